@@ -1,0 +1,1 @@
+//! omnirt (skeleton being written)
