@@ -17,6 +17,7 @@
 
 pub mod isa;
 pub mod blocking;
+pub mod probe;
 #[doc(hidden)]
 pub mod testing;
 
