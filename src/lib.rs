@@ -1,1 +1,2 @@
 //! omnirt (skeleton being written)
+pub mod checkpoint;
