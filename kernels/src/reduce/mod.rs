@@ -133,7 +133,7 @@ pub fn topk_rows_with(
         dim <= u32::MAX as usize,
         "topk_rows: dim does not fit u32 indices"
     );
-    let rows = if dim == 0 { 0 } else { x.len() / dim };
+    let rows = x.len().checked_div(dim).unwrap_or(0);
     assert_eq!(
         x.len(),
         rows * dim,
