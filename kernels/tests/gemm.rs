@@ -289,6 +289,11 @@ fn thread_count_does_not_change_results() {
         (Weights::F32, Case::new(64, 200, 200, false)),
         (Weights::F32, Case::new(77, 190, 201, true)),
         (Weights::Bf16, Case::new(37, 301, 129, true)),
+        // Tall and narrow: split over rows of C.
+        (Weights::F32, Case::new(600, 40, 100, false)),
+        (Weights::F16, Case::new(333, 17, 257, true)),
+        // Few, very long weight rows.
+        (Weights::F32, Case::new(1, 3, 40000, true)),
     ];
     let mut rng = Rng::new(5);
     for (weights, case) in cases {

@@ -48,34 +48,25 @@ impl<E: WeightElem> Kernels<E> for Neon {
         pack::pack_a::<MR>(a, lda, rows, kc, dst);
     }
 
-    unsafe fn pack_b(
-        b: &[E],
-        ldb: usize,
-        transposed: bool,
-        cols: usize,
-        kc: usize,
-        dst: &mut [f32],
-    ) {
-        if cols < NR || (E::STORAGE == Storage::F32 && transposed) {
-            return pack::pack_b::<E, NR>(b, ldb, transposed, cols, kc, dst);
+    unsafe fn pack_b_transposed(w: &[E], ldw: usize, cols: usize, kc: usize, dst: &mut [f32]) {
+        if cols < NR || E::STORAGE == Storage::F32 {
+            return pack::pack_b_transposed::<E, NR>(w, ldw, cols, kc, dst);
         }
-        assert!(dst.len() >= NR * kc);
-        if transposed {
-            assert!(b.len() >= span(NR, kc, ldb));
-            // SAFETY: NEON is the caller's contract; extents asserted above.
-            unsafe { pack_b_transposed(b.as_ptr(), ldb, kc, dst.as_mut_ptr()) };
-        } else {
-            assert!(b.len() >= span(kc, NR, ldb));
-            // SAFETY: as above.
-            unsafe { pack_b_rows(b.as_ptr(), ldb, kc, dst.as_mut_ptr()) };
-        }
+        assert!(w.len() >= span(NR, kc, ldw) && dst.len() >= NR * kc);
+        // SAFETY: NEON is the caller's contract; extents asserted above.
+        unsafe { pack_panel_transposed(w.as_ptr(), ldw, kc, dst.as_mut_ptr()) };
     }
 
-    fn prefetch_l2(p: *const u8) {
-        // SAFETY: a prefetch is a hint and never faults, whatever the address.
-        unsafe {
-            asm!("prfm pldl2keep, [{0}]", in(reg) p, options(nostack, readonly, preserves_flags))
-        };
+    unsafe fn pack_b_rows(b: &[E], ldb: usize, cols: usize, kc: usize, dst: &mut [f32]) {
+        let full = cols / NR;
+        assert!(b.len() >= span(kc, cols, ldb) && dst.len() >= cols.div_ceil(NR) * NR * kc);
+        // SAFETY: NEON is the caller's contract; the full panels lie inside the
+        // extents asserted above.
+        unsafe { pack_full_panels(b.as_ptr(), ldb, full, kc, dst.as_mut_ptr()) };
+        if cols > full * NR {
+            let tail = full * NR;
+            pack::pack_b_rows::<E, NR>(&b[tail..], ldb, cols - tail, kc, &mut dst[tail * kc..]);
+        }
     }
 
     unsafe fn tile(kc: usize, a: &[f32], b: &[f32], c: *mut f32, ldc: usize, accumulate: bool) {
@@ -196,17 +187,30 @@ unsafe fn tile_8x12(
     }
 }
 
-/// Packs 12 full columns of row-major B, widening as it copies.
+/// Packs `panels` full 12-column panels of row-major B, a whole row of B at a
+/// time, widening as it copies.
 ///
 /// # Safety
-/// NEON available; `b` readable for `(kc-1)*ldb + 12` elements, `dst` writable
-/// for `12*kc`.
+/// NEON available; `b` readable for `(kc-1)*ldb + 12*panels` elements, `dst`
+/// writable for `12*kc*panels`.
 #[target_feature(enable = "neon")]
-unsafe fn pack_b_rows<E: WeightElem>(b: *const E, ldb: usize, kc: usize, dst: *mut f32) {
+unsafe fn pack_full_panels<E: WeightElem>(
+    b: *const E,
+    ldb: usize,
+    panels: usize,
+    kc: usize,
+    dst: *mut f32,
+) {
     for p in 0..kc {
-        for q in 0..3 {
-            // SAFETY: row p < kc, columns 4q..4q+4 ≤ 12: inside the stated extents.
-            unsafe { vst1q_f32(dst.add(p * NR + 4 * q), load4(b.add(p * ldb + 4 * q))) };
+        for panel in 0..panels {
+            for q in 0..3 {
+                // SAFETY: row p < kc, columns 12*panel + 4q..+4 inside the stated
+                // extents; the destination lies in panel `panel`, row p.
+                unsafe {
+                    let src = b.add(p * ldb + panel * NR + 4 * q);
+                    vst1q_f32(dst.add(panel * NR * kc + p * NR + 4 * q), load4(src));
+                }
+            }
         }
     }
 }
@@ -217,7 +221,7 @@ unsafe fn pack_b_rows<E: WeightElem>(b: *const E, ldb: usize, kc: usize, dst: *m
 /// # Safety
 /// NEON available; `b` readable for `11*ldb + kc` elements, `dst` writable for `12*kc`.
 #[target_feature(enable = "neon")]
-unsafe fn pack_b_transposed<E: WeightElem>(b: *const E, ldb: usize, kc: usize, dst: *mut f32) {
+unsafe fn pack_panel_transposed<E: WeightElem>(b: *const E, ldb: usize, kc: usize, dst: *mut f32) {
     let k4 = kc / 4 * 4;
     for j in 0..NR {
         for p in (0..k4).step_by(4) {

@@ -27,23 +27,23 @@ pub(crate) trait Kernels<E: WeightElem> {
     /// holds `MR*kc`.
     unsafe fn pack_a(a: &[f32], lda: usize, rows: usize, kc: usize, dst: &mut [f32]);
 
-    /// Packs `cols ≤ NR` columns × `kc` rows of B into `dst[p*NR + j]` as f32,
-    /// zero-filling columns past `cols`. `b` starts at element (p0, j0) of B, which
-    /// is `b[j0*ldb + p0]` when `transposed` (B stored `[n×k]`), else `b[p0*ldb + j0]`.
+    /// Packs one panel of transposed B (stored `[n×k]`): `cols ≤ NR` weight rows
+    /// of `kc` elements each (row stride `ldw`, `w` starting at the panel's first
+    /// element) into `dst[p*NR + j]` as f32, zero-filling columns past `cols`.
     ///
     /// # Safety
-    /// The host supports the ISA. `b` covers the block, `dst` holds `NR*kc`.
-    unsafe fn pack_b(
-        b: &[E],
-        ldb: usize,
-        transposed: bool,
-        cols: usize,
-        kc: usize,
-        dst: &mut [f32],
-    );
+    /// The host supports the ISA. `w` holds `(cols-1)*ldw + kc`, `dst` holds `NR*kc`.
+    unsafe fn pack_b_transposed(w: &[E], ldw: usize, cols: usize, kc: usize, dst: &mut [f32]);
 
-    /// Hints the cache to bring the line holding `p` into L2. Never faults.
-    fn prefetch_l2(p: *const u8);
+    /// Packs `kc` rows × `cols` columns of row-major B (any `cols`) into
+    /// `ceil(cols/NR)` consecutive panels `dst[panel*NR*kc + p*NR + j]` as f32,
+    /// zero-filling the last panel's missing columns. Reads B a whole row at a
+    /// time, the order memory streams best.
+    ///
+    /// # Safety
+    /// The host supports the ISA. `b` holds `(kc-1)*ldb + cols`, `dst` holds
+    /// `ceil(cols/NR)*NR*kc`.
+    unsafe fn pack_b_rows(b: &[E], ldb: usize, cols: usize, kc: usize, dst: &mut [f32]);
 
     /// `C[MR×NR] = (accumulate ? C : 0) + Σ_p a[p*MR + i] · b[p*NR + j]`.
     ///

@@ -10,7 +10,6 @@ use rayon::prelude::*;
 
 use super::arch::{Kernels, MAX_TILE};
 use super::element::WeightElem;
-use super::prefetch::PanelSource;
 use super::problem::Problem;
 use super::scratch::{with_scratch, Slot};
 use crate::blocking::{CacheInfo, GemmBlocking};
@@ -46,7 +45,7 @@ pub(crate) unsafe fn run<K: Kernels<E>, E: WeightElem>(caches: &CacheInfo, pb: P
         );
         // SAFETY: forwarded from this function's contract; parts are disjoint
         // blocks of C, so concurrent tasks never write the same element.
-        unsafe { run_part::<K, E>(&blocking, &pb, rows, cols) };
+        unsafe { run_part::<K, E>(caches, &blocking, &pb, rows, cols) };
     };
     if parts_m * parts_n == 1 {
         part(0);
@@ -81,11 +80,24 @@ fn split_grid(
     best
 }
 
-/// Depth of each packed block: `k` cut into equal steps no deeper than `kc`, so
-/// the last block is not a thin remainder.
-fn balanced_kc(k: usize, kc: usize) -> usize {
+/// Depth of the packed blocks. `GemmBlocking` sizes kc for a full `mc` rows of A;
+/// with fewer rows the A block (`mc×kc`, half of L2) can be deeper, which the
+/// register tile runs just as fast (its B panel streams from L2 well) while
+/// each C tile is revisited fewer times and transposed B is read in longer
+/// runs. The B panel (`kc×nr`) is kept to a quarter of L2. `k` is then cut into
+/// equal steps so the last block is not a thin remainder.
+fn block_depth(
+    caches: &CacheInfo,
+    blocking: &GemmBlocking,
+    k: usize,
+    mc: usize,
+    nr: usize,
+) -> usize {
+    let by_a_block = caches.l2 / 2 / (4 * mc);
+    let by_b_panel = caches.l2 / 4 / (4 * nr);
+    let kc = blocking.kc.max(by_a_block.min(by_b_panel)).max(1);
     let steps = k.div_ceil(kc);
-    k.div_ceil(steps).next_multiple_of(4).min(kc).max(1)
+    k.div_ceil(steps).next_multiple_of(4).min(kc)
 }
 
 /// Runs the five-loop nest on rows `rows.0..rows.1` and columns `cols.0..cols.1` of C.
@@ -93,6 +105,7 @@ fn balanced_kc(k: usize, kc: usize) -> usize {
 /// # Safety
 /// As for `run`, and no other thread touches this block of C meanwhile.
 unsafe fn run_part<K: Kernels<E>, E: WeightElem>(
+    caches: &CacheInfo,
     blocking: &GemmBlocking,
     pb: &Problem<'_, E>,
     rows: (usize, usize),
@@ -102,15 +115,50 @@ unsafe fn run_part<K: Kernels<E>, E: WeightElem>(
         return;
     }
     let (mr, nr) = (K::MR, K::NR);
-    let kc = balanced_kc(pb.k, blocking.kc);
-    let nc = blocking.nc.min((cols.1 - cols.0).next_multiple_of(nr));
     let mc = blocking.mc.min((rows.1 - rows.0).next_multiple_of(mr));
-    with_scratch(Slot::PackedB, kc * nc, |packed_b| {
+    // Depth from the whole m, not this part's rows: every element then sums its
+    // products in the same order whatever the thread count.
+    let kc = block_depth(
+        caches,
+        blocking,
+        pb.k,
+        blocking.mc.min(pb.m.next_multiple_of(mr)),
+        nr,
+    );
+    let part_cols = cols.1 - cols.0;
+    let one_row_block = rows.1 - rows.0 <= mc;
+    // Row-major B is packed a kc×nc block at a time, reading whole rows of B.
+    // Transposed B is packed one panel at a time just before its first use
+    // (each weight row is contiguous along k), so with a single row block one
+    // panel of scratch suffices; with several, later row blocks reuse the block.
+    let pack_ahead = !pb.b_transposed;
+    let keep_panels = pack_ahead || !one_row_block;
+    let nc = if keep_panels {
+        // Half of L3 when later row blocks revisit the block (GemmBlocking's rule),
+        // less when it is used once: long enough rows, modest scratch.
+        let share = if one_row_block { 8 } else { 2 };
+        (caches.l3 / share / (kc * 4)).clamp(nr, blocking.nc.max(nr)) / nr * nr
+    } else {
+        part_cols
+    };
+    let packed_b_len = if keep_panels {
+        kc * nc.min(part_cols.next_multiple_of(nr))
+    } else {
+        kc * nr
+    };
+    with_scratch(Slot::PackedB, packed_b_len, |packed_b| {
         with_scratch(Slot::PackedA, mc * kc, |packed_a| {
             for j0 in (cols.0..cols.1).step_by(nc) {
                 let nb = nc.min(cols.1 - j0);
                 for p0 in (0..pb.k).step_by(kc) {
                     let kb = kc.min(pb.k - p0);
+                    if pack_ahead {
+                        // SAFETY: ISA support is this function's precondition; the
+                        // validated B covers rows p0..p0+kb, columns j0..j0+nb.
+                        unsafe {
+                            K::pack_b_rows(&pb.b[p0 * pb.ldb + j0..], pb.ldb, nb, kb, packed_b)
+                        };
+                    }
                     for (ic, i0) in (rows.0..rows.1).step_by(mc).enumerate() {
                         let mb = mc.min(rows.1 - i0);
                         for (sliver, ip) in (0..mb).step_by(mr).enumerate() {
@@ -129,7 +177,8 @@ unsafe fn run_part<K: Kernels<E>, E: WeightElem>(
                             nb,
                             p0,
                             kb,
-                            pack_b: ic == 0,
+                            pack_b: !pack_ahead && ic == 0,
+                            keep_panels,
                         };
                         // SAFETY: forwarded; this block lies inside our part.
                         unsafe { macro_block::<K, E>(pb, packed_a, packed_b, &block) };
@@ -148,14 +197,16 @@ struct Block {
     nb: usize,
     p0: usize,
     kb: usize,
-    /// First row block of this (j0, p0): B panels are packed here, just before
-    /// their first use, and later row blocks reuse them.
+    /// Transposed B, first row block of this (j0, p0): B panels are packed here,
+    /// just before their first use.
     pack_b: bool,
+    /// Whether packed panels must be kept for later row blocks (else every panel
+    /// is packed into the same scratch slot).
+    keep_panels: bool,
 }
 
-/// All register tiles of one block, B micro-panel outermost so it stays in L1
-/// across the A slivers. When packing B, the next panel's source is prefetched
-/// into L2 a little per tile, so packing never waits on memory.
+/// All register tiles of one block, B micro-panel outermost so it stays close
+/// (L1, or L2 when deep) across the A slivers.
 ///
 /// # Safety
 /// As for `run_part`; the block lies inside the caller's part of C.
@@ -167,36 +218,20 @@ unsafe fn macro_block<K: Kernels<E>, E: WeightElem>(
 ) {
     let (mr, nr, ldc, kb) = (K::MR, K::NR, pb.ldc, blk.kb);
     assert!(mr * nr <= MAX_TILE);
-    let slivers = blk.mb.div_ceil(mr);
     for (panel, jp) in (0..blk.nb).step_by(nr).enumerate() {
         let width = nr.min(blk.nb - jp);
-        let b_panel = &mut packed_b[panel * nr * kb..][..nr * kb];
-        let mut upcoming = None;
+        let slot = if blk.keep_panels { panel } else { 0 };
+        let b_panel = &mut packed_b[slot * nr * kb..][..nr * kb];
         if blk.pack_b {
             let j = blk.j0 + jp;
-            let origin = if pb.b_transposed {
-                j * pb.ldb + blk.p0
-            } else {
-                blk.p0 * pb.ldb + j
+            // SAFETY: ISA support is forwarded; the validated (transposed) B covers
+            // weight rows j..j+width, columns p0..p0+kb.
+            unsafe {
+                K::pack_b_transposed(&pb.b[j * pb.ldb + blk.p0..], pb.ldb, width, kb, b_panel)
             };
-            // SAFETY: ISA support is forwarded; the validated B covers every (p, j)
-            // of the product, so the slice from `origin` covers this panel.
-            unsafe { K::pack_b(&pb.b[origin..], pb.ldb, pb.b_transposed, width, kb, b_panel) };
-            if jp + nr < blk.nb {
-                upcoming = Some(PanelSource::new(
-                    pb,
-                    blk.p0,
-                    kb,
-                    j + nr,
-                    nr.min(blk.nb - jp - nr),
-                ));
-            }
         }
         let b_panel = &*b_panel;
         for (sliver, ip) in (0..blk.mb).step_by(mr).enumerate() {
-            if let Some(next) = &upcoming {
-                next.prefetch_share(sliver, slivers, K::prefetch_l2);
-            }
             let a_sliver = &packed_a[sliver * mr * kb..][..mr * kb];
             let height = mr.min(blk.mb - ip);
             let offset = (blk.i0 + ip) * ldc + blk.j0 + jp;

@@ -3,18 +3,24 @@
 //! B may be f32, bf16 or f16; products always accumulate in f32.
 //!
 //! Two drivers share each ISA's inner loops (`arch::Kernels`):
-//! - `gemv`: m ≤ 4 (decode). Streams every weight once at memory bandwidth.
+//! - `gemv`: small m (decode, short prompts). Streams every weight once at
+//!   memory bandwidth.
 //! - `blocked`: BLIS-style packing (B panels widened to f32 while packing, so
 //!   bf16/f16 weights reuse the f32 micro-kernel) with a register tile per ISA.
 //!
 //! Both split work with rayon on the caller's current pool.
+
+// Targets without a SIMD variant only use the scalar reference.
+#![cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    allow(dead_code, unused_imports)
+)]
 
 mod arch;
 mod blocked;
 mod element;
 mod gemv;
 mod pack;
-mod prefetch;
 mod problem;
 mod scalar;
 mod scratch;
@@ -211,12 +217,17 @@ fn gemm_any<E: WeightElem>(isa: Isa, caches: &CacheInfo, pb: Problem<'_, E>) {
         return;
     }
     match isa.checked() {
-        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
-        Isa::Avx2 | Isa::Neon => {
-            // SAFETY: `checked()` returned a SIMD ISA, which is only possible when
-            // this host runs it, and that ISA is the one this target compiles
-            // `SimdKernels` for; the problem was validated by `Problem::new`.
-            unsafe { run_simd::<SimdKernels, E>(caches, pb) }
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => {
+            // SAFETY: `checked()` returns Avx2 only when this host runs AVX2, FMA
+            // and F16C; the problem was validated by `Problem::new`.
+            unsafe { run_simd::<x86::Avx2, E>(caches, pb) }
+        }
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => {
+            // SAFETY: `checked()` returns Neon only when this host runs NEON; the
+            // problem was validated by `Problem::new`.
+            unsafe { run_simd::<aarch64::Neon, E>(caches, pb) }
         }
         _ => {
             // SAFETY: the validated C covers `span(m, n, ldc)` elements and is
@@ -240,11 +251,6 @@ fn gemm_any<E: WeightElem>(isa: Isa, caches: &CacheInfo, pb: Problem<'_, E>) {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-type SimdKernels = x86::Avx2;
-#[cfg(target_arch = "aarch64")]
-type SimdKernels = aarch64::Neon;
-
 /// Picks the driver for the shape.
 ///
 /// # Safety
@@ -252,7 +258,7 @@ type SimdKernels = aarch64::Neon;
 unsafe fn run_simd<K: Kernels<E>, E: WeightElem>(caches: &CacheInfo, pb: Problem<'_, E>) {
     // SAFETY: forwarded.
     unsafe {
-        if pb.m <= gemv::MAX_M {
+        if pb.m <= gemv::MAX_M || (pb.b_transposed && pb.m <= gemv::MAX_M_TRANSPOSED) {
             gemv::run::<K, E>(pb)
         } else {
             blocked::run::<K, E>(caches, pb)

@@ -33,35 +33,43 @@ pub(crate) fn pack_a<const MR: usize>(
     }
 }
 
-/// See `Kernels::pack_b`.
-pub(crate) fn pack_b<E: WeightElem, const NR: usize>(
-    b: &[E],
-    ldb: usize,
-    transposed: bool,
+/// See `Kernels::pack_b_transposed`.
+pub(crate) fn pack_b_transposed<E: WeightElem, const NR: usize>(
+    w: &[E],
+    ldw: usize,
     cols: usize,
     kc: usize,
     dst: &mut [f32],
 ) {
-    assert!(cols <= NR && dst.len() >= NR * kc);
+    assert!(cols <= NR && dst.len() >= NR * kc && w.len() >= span(cols, kc, ldw));
     let dst = &mut dst[..NR * kc];
-    if transposed {
-        assert!(b.len() >= span(cols, kc, ldb));
-        if cols < NR {
-            dst.fill(0.0);
+    if cols < NR {
+        dst.fill(0.0);
+    }
+    for j in 0..cols {
+        for (p, &x) in w[j * ldw..][..kc].iter().enumerate() {
+            dst[p * NR + j] = x.to_f32();
         }
-        for j in 0..cols {
-            for (p, &w) in b[j * ldb..][..kc].iter().enumerate() {
-                dst[p * NR + j] = w.to_f32();
+    }
+}
+
+/// See `Kernels::pack_b_rows`.
+pub(crate) fn pack_b_rows<E: WeightElem, const NR: usize>(
+    b: &[E],
+    ldb: usize,
+    cols: usize,
+    kc: usize,
+    dst: &mut [f32],
+) {
+    let panels = cols.div_ceil(NR);
+    assert!(b.len() >= span(kc, cols, ldb) && dst.len() >= panels * NR * kc);
+    for p in 0..kc {
+        for (panel, src) in b[p * ldb..][..cols].chunks(NR).enumerate() {
+            let out = &mut dst[panel * NR * kc + p * NR..][..NR];
+            for (o, &x) in out.iter_mut().zip(src) {
+                *o = x.to_f32();
             }
-        }
-    } else {
-        assert!(b.len() >= span(kc, cols, ldb));
-        for (p, out) in dst.chunks_exact_mut(NR).enumerate() {
-            let src = &b[p * ldb..][..cols];
-            for (o, &w) in out.iter_mut().zip(src) {
-                *o = w.to_f32();
-            }
-            out[cols..].fill(0.0);
+            out[src.len()..].fill(0.0);
         }
     }
 }

@@ -43,32 +43,25 @@ impl<E: WeightElem> Kernels<E> for Avx2 {
         pack::pack_a::<MR>(a, lda, rows, kc, dst);
     }
 
-    unsafe fn pack_b(
-        b: &[E],
-        ldb: usize,
-        transposed: bool,
-        cols: usize,
-        kc: usize,
-        dst: &mut [f32],
-    ) {
+    unsafe fn pack_b_transposed(w: &[E], ldw: usize, cols: usize, kc: usize, dst: &mut [f32]) {
         if cols < NR {
-            return pack::pack_b::<E, NR>(b, ldb, transposed, cols, kc, dst);
+            return pack::pack_b_transposed::<E, NR>(w, ldw, cols, kc, dst);
         }
-        if transposed {
-            assert!(b.len() >= span(NR, kc, ldb) && dst.len() >= NR * kc);
-            // SAFETY: AVX2 is the caller's contract; extents asserted above.
-            unsafe { pack_b_transposed(b.as_ptr(), ldb, kc, dst.as_mut_ptr()) };
-        } else {
-            assert!(b.len() >= span(kc, NR, ldb) && dst.len() >= NR * kc);
-            // SAFETY: as above.
-            unsafe { pack_b_rows(b.as_ptr(), ldb, kc, dst.as_mut_ptr()) };
-        }
+        assert!(w.len() >= span(NR, kc, ldw) && dst.len() >= NR * kc);
+        // SAFETY: AVX2 is the caller's contract; extents asserted above.
+        unsafe { pack_panel_transposed(w.as_ptr(), ldw, kc, dst.as_mut_ptr()) };
     }
 
-    fn prefetch_l2(p: *const u8) {
-        // SAFETY: SSE is part of x86-64; a prefetch is a hint and never faults,
-        // whatever the address.
-        unsafe { _mm_prefetch::<_MM_HINT_T1>(p as *const i8) };
+    unsafe fn pack_b_rows(b: &[E], ldb: usize, cols: usize, kc: usize, dst: &mut [f32]) {
+        let full = cols / NR;
+        assert!(b.len() >= span(kc, cols, ldb) && dst.len() >= cols.div_ceil(NR) * NR * kc);
+        // SAFETY: AVX2 is the caller's contract; the full panels lie inside the
+        // extents asserted above.
+        unsafe { pack_full_panels(b.as_ptr(), ldb, full, kc, dst.as_mut_ptr()) };
+        if cols > full * NR {
+            let tail = full * NR;
+            pack::pack_b_rows::<E, NR>(&b[tail..], ldb, cols - tail, kc, &mut dst[tail * kc..]);
+        }
     }
 
     unsafe fn tile(kc: usize, a: &[f32], b: &[f32], c: *mut f32, ldc: usize, accumulate: bool) {
@@ -182,20 +175,30 @@ unsafe fn tile_6x16(
     }
 }
 
-/// Packs 16 full columns of row-major B: each step copies (and widens) 16
-/// contiguous elements.
+/// Packs `panels` full 16-column panels of row-major B, a whole row of B at a
+/// time (each step copies and widens 16 contiguous elements per panel).
 ///
 /// # Safety
-/// AVX2/F16C available; `b` readable for `(kc-1)*ldb + 16` elements, `dst`
-/// writable for `16*kc`.
+/// AVX2/F16C available; `b` readable for `(kc-1)*ldb + 16*panels` elements,
+/// `dst` writable for `16*kc*panels`.
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn pack_b_rows<E: WeightElem>(b: *const E, ldb: usize, kc: usize, dst: *mut f32) {
+unsafe fn pack_full_panels<E: WeightElem>(
+    b: *const E,
+    ldb: usize,
+    panels: usize,
+    kc: usize,
+    dst: *mut f32,
+) {
     for p in 0..kc {
-        // SAFETY: row p < kc, columns 0..16, inside the stated extents.
-        unsafe {
-            let src = b.add(p * ldb);
-            _mm256_storeu_ps(dst.add(p * NR), load8(src));
-            _mm256_storeu_ps(dst.add(p * NR + 8), load8(src.add(8)));
+        for panel in 0..panels {
+            // SAFETY: row p < kc, columns 16*panel..+16 inside the stated extents;
+            // the destination lies in panel `panel`, row p.
+            unsafe {
+                let src = b.add(p * ldb + panel * NR);
+                let out = dst.add(panel * NR * kc + p * NR);
+                _mm256_storeu_ps(out, load8(src));
+                _mm256_storeu_ps(out.add(8), load8(src.add(8)));
+            }
         }
     }
 }
@@ -207,7 +210,7 @@ unsafe fn pack_b_rows<E: WeightElem>(b: *const E, ldb: usize, kc: usize, dst: *m
 /// AVX2/F16C available; `b` readable for `15*ldb + kc` elements, `dst` writable
 /// for `16*kc`.
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn pack_b_transposed<E: WeightElem>(b: *const E, ldb: usize, kc: usize, dst: *mut f32) {
+unsafe fn pack_panel_transposed<E: WeightElem>(b: *const E, ldb: usize, kc: usize, dst: *mut f32) {
     let k8 = kc / 8 * 8;
     for half in 0..2 {
         let rows = b.wrapping_add(half * 8 * ldb);
