@@ -1,10 +1,13 @@
 //! BLIS-style blocked GEMM driver for m large enough to amortise packing.
 //!
-//! C is cut into a grid of at most `threads` parts (rows × columns); each rayon task
-//! runs the classic five loops on its part: `nc` columns of B at a time, `kc` deep,
-//! packing that `kc×nc` B block once (converting bf16/f16 to f32 on the way), then
-//! `mc` rows of A packed into L2, then register tiles (`MR×NR`) with the B
-//! micro-panel resident in L1 while every A sliver of the block streams past it.
+//! C is cut into a grid of at most `threads` parts (rows × columns); each rayon
+//! task runs the classic loop nest on its part: `nc` columns of B, `kc` deep, `mc`
+//! rows of A packed into L2, then `MR×NR` register tiles with one B micro-panel
+//! held close while every A sliver of the block streams past it. B is widened to
+//! f32 while packing, so bf16/f16 weights reuse the f32 tile:
+//! - row-major B is packed a `kc×nc` block at a time, reading whole rows;
+//! - transposed B (weight layout) is packed one panel just before first use,
+//!   reading each weight row's `kc` contiguous elements.
 
 use rayon::prelude::*;
 

@@ -40,7 +40,12 @@ impl<E: WeightElem> Kernels<E> for Avx2 {
     const NR: usize = NR;
 
     unsafe fn pack_a(a: &[f32], lda: usize, rows: usize, kc: usize, dst: &mut [f32]) {
-        pack::pack_a::<MR>(a, lda, rows, kc, dst);
+        if rows < MR {
+            return pack::pack_a::<MR>(a, lda, rows, kc, dst);
+        }
+        assert!(a.len() >= span(MR, kc, lda) && dst.len() >= MR * kc);
+        // SAFETY: AVX2 is the caller's contract; extents asserted above.
+        unsafe { pack_full_sliver(a.as_ptr(), lda, kc, dst.as_mut_ptr()) };
     }
 
     unsafe fn pack_b_transposed(w: &[E], ldw: usize, cols: usize, kc: usize, dst: &mut [f32]) {
@@ -175,6 +180,43 @@ unsafe fn tile_6x16(
     }
 }
 
+/// Packs a full 6-row sliver of A: 8 columns at a time are transposed in
+/// registers (two zero rows complete the 8×8 block) and each column's six values
+/// stored exactly; a ragged end of `kc` goes scalar.
+///
+/// # Safety
+/// AVX2 available; `a` readable for `5*lda + kc` elements, `dst` writable for `6*kc`.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn pack_full_sliver(a: *const f32, lda: usize, kc: usize, dst: *mut f32) {
+    let k8 = kc / 8 * 8;
+    for p in (0..k8).step_by(8) {
+        // SAFETY: rows < 6, columns p..p+8 ≤ kc: inside A's extent; column p+q < kc
+        // of the sliver occupies dst[(p+q)*6..+6].
+        unsafe {
+            let rows: [__m256; 8] = std::array::from_fn(|r| {
+                if r < MR {
+                    _mm256_loadu_ps(a.add(r * lda + p))
+                } else {
+                    _mm256_setzero_ps()
+                }
+            });
+            for (q, col) in transpose8x8(rows).iter().enumerate() {
+                let out = dst.add((p + q) * MR);
+                _mm_storeu_ps(out, _mm256_castps256_ps128(*col));
+                // `storeu_si64` has no alignment requirement (out+4 may be 4-aligned only).
+                let rows_4_5 = _mm_castps_si128(_mm256_extractf128_ps::<1>(*col));
+                _mm_storeu_si64(out.add(4) as *mut u8, rows_4_5);
+            }
+        }
+    }
+    for p in k8..kc {
+        for r in 0..MR {
+            // SAFETY: r < 6, p < kc: inside both extents.
+            unsafe { *dst.add(p * MR + r) = *a.add(r * lda + p) };
+        }
+    }
+}
+
 /// Packs `panels` full 16-column panels of row-major B, a whole row of B at a
 /// time (each step copies and widens 16 contiguous elements per panel).
 ///
@@ -212,9 +254,11 @@ unsafe fn pack_full_panels<E: WeightElem>(
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn pack_panel_transposed<E: WeightElem>(b: *const E, ldb: usize, kc: usize, dst: *mut f32) {
     let k8 = kc / 8 * 8;
-    for half in 0..2 {
-        let rows = b.wrapping_add(half * 8 * ldb);
-        for p in (0..k8).step_by(8) {
+    // Both halves per step: all 16 weight rows stream at once, which keeps more
+    // cache-line fills in flight than finishing one half first.
+    for p in (0..k8).step_by(8) {
+        for half in 0..2 {
+            let rows = b.wrapping_add(half * 8 * ldb);
             // SAFETY: rows half*8..half*8+8 < 16, columns p..p+8 ≤ k8 ≤ kc: inside B's
             // extent; writes go to dst[(p+q)*16 + half*8 ..+8] with p+q < kc.
             unsafe {
