@@ -176,7 +176,16 @@ pub(super) unsafe fn accumulate<S: AttnSimd, K: KvElem>(
     state: &mut RowState,
 ) {
     let d = rows.d;
-    let block_len = key_block_len(d, std::mem::size_of::<K>());
+    // Several rows read each block: widen a 16-bit block to f32 once, not per row.
+    let widen_blocks = !K::IS_F32 && rows.len() > 1;
+    let block_len = key_block_len(
+        d,
+        if widen_blocks {
+            4
+        } else {
+            std::mem::size_of::<K>()
+        },
+    );
     let RowState {
         max,
         sum,
@@ -186,8 +195,6 @@ pub(super) unsafe fn accumulate<S: AttnSimd, K: KvElem>(
         v_block,
     } = state;
     scores.resize(2 * block_len, 0.0);
-    // Several rows read each block: widen a 16-bit block to f32 once, not per row.
-    let widen_blocks = !K::IS_F32 && rows.len() > 1;
     if widen_blocks {
         k_block.resize(block_len * d, 0.0);
         v_block.resize(block_len * d, 0.0);
