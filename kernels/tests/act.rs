@@ -236,6 +236,21 @@ fn named_functions_match_the_dispatcher() {
     }
 }
 
+#[test]
+fn named_with_functions_pick_the_variant() {
+    let x: Vec<f32> = Rng::new(14).vec(29);
+    for isa in Isa::available() {
+        let mut a = vec![0.0; x.len()];
+        let mut b = vec![0.0; x.len()];
+        act::gelu_erf_with(isa, &x, &mut a);
+        act::unary_with(isa, UnaryOp::GeluErf, &x, &mut b);
+        assert_eq!(a, b, "{isa}");
+        act::silu_with(isa, &x, &mut a);
+        act::unary_with(isa, UnaryOp::Silu, &x, &mut b);
+        assert_eq!(a, b, "{isa}");
+    }
+}
+
 fn close_ulp(got: f32, want: f32, ulps: u64, what: &str) {
     assert!(
         ulp_diff(got, want) <= ulps,

@@ -95,31 +95,36 @@ pub fn unary_with(isa: Isa, op: UnaryOp, x: &[f32], out: &mut [f32]) {
 }
 
 macro_rules! unary_fns {
-    ($($name:ident => $op:ident),* $(,)?) => {$(
+    ($($name:ident, $name_with:ident => $op:ident),* $(,)?) => {$(
         #[doc = concat!("`out[i] = ", stringify!($name), "(x[i])`; see [`UnaryOp::", stringify!($op), "`].")]
         pub fn $name(x: &[f32], out: &mut [f32]) {
             unary(UnaryOp::$op, x, out)
+        }
+
+        #[doc = concat!("[`", stringify!($name), "`] with a chosen variant.")]
+        pub fn $name_with(isa: Isa, x: &[f32], out: &mut [f32]) {
+            unary_with(isa, UnaryOp::$op, x, out)
         }
     )*};
 }
 
 unary_fns! {
-    silu => Silu,
-    gelu_tanh => GeluTanh,
-    gelu_erf => GeluErf,
-    sigmoid => Sigmoid,
-    tanh => Tanh,
-    exp => Exp,
-    relu => Relu,
-    neg => Neg,
-    abs => Abs,
-    sqrt => Sqrt,
-    rsqrt => Rsqrt,
-    recip => Recip,
-    square => Square,
-    sin => Sin,
-    cos => Cos,
-    log => Log,
+    silu, silu_with => Silu,
+    gelu_tanh, gelu_tanh_with => GeluTanh,
+    gelu_erf, gelu_erf_with => GeluErf,
+    sigmoid, sigmoid_with => Sigmoid,
+    tanh, tanh_with => Tanh,
+    exp, exp_with => Exp,
+    relu, relu_with => Relu,
+    neg, neg_with => Neg,
+    abs, abs_with => Abs,
+    sqrt, sqrt_with => Sqrt,
+    rsqrt, rsqrt_with => Rsqrt,
+    recip, recip_with => Recip,
+    square, square_with => Square,
+    sin, sin_with => Sin,
+    cos, cos_with => Cos,
+    log, log_with => Log,
 }
 
 /// `out[i] = silu(gate[i]) · up[i]`, the SwiGLU MLP gate.
