@@ -814,3 +814,57 @@ fn rejects_short_bias() {
         &mut [0.0; 4],
     );
 }
+
+/// No batch, or no input channels (the output is then just the bias).
+#[test]
+fn degenerate_sizes() {
+    let mut rng = Rng::new(41);
+    for (batch, c_in) in [(0, 2), (2, 0)] {
+        let p = Conv1dParams {
+            padding_left: 1,
+            padding_right: 1,
+            ..Default::default()
+        };
+        let c = Conv1dCase {
+            p,
+            batch,
+            c_in,
+            l_in: 5,
+            c_out: 3,
+            kernel: 3,
+            bias: true,
+        };
+        check_conv1d(&mut rng, &c);
+        let p = Conv2dParams::default();
+        check_conv2d(
+            &mut rng,
+            &Conv2dCase {
+                p,
+                batch,
+                c_in,
+                h: 3,
+                w: 4,
+                c_out: 3,
+                kh: 2,
+                kw: 2,
+                bias: true,
+            },
+        );
+        let p = ConvTranspose1dParams {
+            stride: 2,
+            ..Default::default()
+        };
+        check_conv_t(
+            &mut rng,
+            &ConvTCase {
+                p,
+                batch,
+                c_in,
+                l_in: 4,
+                c_out: 3,
+                kernel: 3,
+                bias: true,
+            },
+        );
+    }
+}
