@@ -37,12 +37,12 @@ pub struct GemmBlocking {
 
 impl GemmBlocking {
     /// Derive blocking for an `mr x nr` f32 register tile from the cache sizes:
-    /// a `kc x nr` panel of B plus an `mr x kc` sliver of A fill about half of L1,
+    /// a `kc x nr` panel of B fills about half of L1 (the A sliver streams through),
     /// an `mc x kc` block of A about half of L2, and a `kc x nc` block of B about
     /// half of L3.
     pub fn for_f32(caches: &CacheInfo, mr: usize, nr: usize) -> GemmBlocking {
         let elem = 4usize;
-        let kc = (caches.l1d / 2 / ((mr + nr) * elem)).clamp(64, 512);
+        let kc = (caches.l1d / 2 / (nr * elem)).clamp(64, 512);
         let kc = kc / 8 * 8;
         let mc = (caches.l2 / 2 / (kc * elem)).clamp(mr, 1024);
         let mc = (mc / mr).max(1) * mr;
@@ -60,8 +60,18 @@ mod tests {
     fn blocking_is_tile_aligned_and_bounded() {
         for caches in [
             CacheInfo::default(),
-            CacheInfo { l1d: 64 << 10, l2: 2 << 20, l3: 64 << 20, vector_bits: 128 },
-            CacheInfo { l1d: 4 << 10, l2: 64 << 10, l3: 0, vector_bits: 128 },
+            CacheInfo {
+                l1d: 64 << 10,
+                l2: 2 << 20,
+                l3: 64 << 20,
+                vector_bits: 128,
+            },
+            CacheInfo {
+                l1d: 4 << 10,
+                l2: 64 << 10,
+                l3: 0,
+                vector_bits: 128,
+            },
         ] {
             let b = GemmBlocking::for_f32(&caches, 6, 16);
             assert_eq!(b.mc % 6, 0);

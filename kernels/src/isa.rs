@@ -136,7 +136,9 @@ impl Isa {
     }
 
     pub fn from_name(name: &str) -> Option<Isa> {
-        Isa::ALL.into_iter().find(|i| i.name().eq_ignore_ascii_case(name.trim()))
+        Isa::ALL
+            .into_iter()
+            .find(|i| i.name().eq_ignore_ascii_case(name.trim()))
     }
 }
 

@@ -4,19 +4,19 @@
 //! elsewhere): no tensor types, no allocation policy, no model knowledge.
 //!
 //! Each op family lives in its own folder with the same shape:
-//! - `mod.rs`     the public entry points: `op(...)` uses the best ISA of this host,
-//!                `op_with(isa, ...)` runs one chosen variant (tests compare every
-//!                variant with the scalar reference through it);
-//! - `scalar.rs`  the reference implementation, the oracle for tests;
-//! - `x86.rs`     AVX2 + FMA (+F16C) variant, compiled with `#[target_feature]` and
-//!                selected at run time, so users need no rustflags;
-//! - `aarch64.rs` NEON variant.
+//! - `mod.rs`: the public entry points. `op(...)` uses the best ISA of this host;
+//!   `op_with(isa, ...)` runs one chosen variant (tests compare every variant with
+//!   the scalar reference through it).
+//! - `scalar.rs`: the reference implementation, the oracle for tests.
+//! - `x86.rs`: AVX2 + FMA (+F16C) variant, compiled with `#[target_feature]` and
+//!   selected at run time, so users need no rustflags.
+//! - `aarch64.rs`: NEON variant.
 //!
 //! Multi-threaded kernels split work with rayon and so run on whatever pool the
 //! caller installed (`ThreadPool::install`); the CPU backend owns that policy.
 
-pub mod isa;
 pub mod blocking;
+pub mod isa;
 pub mod probe;
 #[doc(hidden)]
 pub mod testing;

@@ -1,0 +1,183 @@
+//! The CPU backend: host memory, SIMD kernels from `omnirt-kernels` (chosen at
+//! run time), and a rayon pool sized from the host profile.
+
+mod access;
+mod attention;
+mod conv;
+mod data;
+mod elementwise;
+mod matmul;
+mod reduce;
+mod rowwise;
+pub(crate) mod strided;
+
+use super::{Backend, Buffer, DeviceBuffer, HostBuffer, Op, OutputSlot};
+use crate::checkpoint::MappedBytes;
+use crate::error::{Error, Result};
+use crate::profile::{host_profile, ChipProfile};
+use crate::tensor::{DType, Tensor};
+use omnirt_kernels::blocking::CacheInfo;
+
+#[derive(Debug)]
+pub struct CpuBackend {
+    profile: ChipProfile,
+    caches: CacheInfo,
+    pool: rayon::ThreadPool,
+}
+
+impl CpuBackend {
+    /// Threads: `OMNIRT_THREADS` if set, else one per core of the host profile.
+    pub fn new() -> CpuBackend {
+        let profile = host_profile().clone();
+        let threads = std::env::var("OMNIRT_THREADS")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or(profile.cores);
+        CpuBackend::with_threads(profile, threads)
+    }
+
+    /// A CPU backend with an explicit profile and thread count.
+    pub fn with_threads(profile: ChipProfile, threads: usize) -> CpuBackend {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .thread_name(|i| format!("omnirt-cpu-{i}"))
+            .build()
+            .or_else(|_| rayon::ThreadPoolBuilder::new().num_threads(1).build())
+            .expect("a one-thread rayon pool can always be built");
+        CpuBackend {
+            caches: profile.cache_info(),
+            profile,
+            pool,
+        }
+    }
+
+    pub fn threads(&self) -> usize {
+        self.pool.current_num_threads()
+    }
+
+    fn host<'a>(&self, buf: &'a dyn DeviceBuffer) -> Result<&'a HostBuffer> {
+        buf.as_any()
+            .downcast_ref::<HostBuffer>()
+            .ok_or_else(|| self.foreign(buf))
+    }
+
+    fn foreign(&self, buf: &dyn DeviceBuffer) -> Error {
+        Error::Backend {
+            device: "cpu".into(),
+            detail: format!("buffer {buf:?} does not belong to the CPU backend"),
+        }
+    }
+}
+
+impl Default for CpuBackend {
+    fn default() -> Self {
+        CpuBackend::new()
+    }
+}
+
+/// Checked `offset..offset+len` inside a buffer of `size` bytes.
+fn byte_range(offset: usize, len: usize, size: usize) -> Result<std::ops::Range<usize>> {
+    match offset.checked_add(len) {
+        Some(end) if end <= size => Ok(offset..end),
+        _ => Err(Error::invalid(format!(
+            "byte range {offset}+{len} outside a buffer of {size} bytes"
+        ))),
+    }
+}
+
+impl Backend for CpuBackend {
+    fn name(&self) -> &str {
+        "cpu"
+    }
+
+    fn profile(&self) -> &ChipProfile {
+        &self.profile
+    }
+
+    fn alloc(&self, bytes: usize) -> Result<Buffer> {
+        Ok(Box::new(HostBuffer::zeroed(bytes)?))
+    }
+
+    fn write(&self, dst: &mut dyn DeviceBuffer, offset: usize, src: &[u8]) -> Result<()> {
+        let size = dst.len();
+        let range = byte_range(offset, src.len(), size)?;
+        let foreign = self.foreign(dst);
+        let bytes = dst.host_mut().ok_or(foreign)?;
+        bytes[range].copy_from_slice(src);
+        Ok(())
+    }
+
+    fn read(&self, src: &dyn DeviceBuffer, offset: usize, dst: &mut [u8]) -> Result<()> {
+        let bytes = self.host(src)?.bytes();
+        let range = byte_range(offset, dst.len(), bytes.len())?;
+        dst.copy_from_slice(&bytes[range]);
+        Ok(())
+    }
+
+    fn supports(&self, op: &Op, dtypes: &[DType]) -> bool {
+        let float = |d: &DType| d.is_float();
+        match op {
+            Op::MatMul { .. } => {
+                dtypes.first().is_some_and(float)
+                    && dtypes
+                        .get(1)
+                        .is_some_and(|d| d.is_float() || d.is_quantized())
+            }
+            Op::Gather => dtypes
+                .first()
+                .is_some_and(|d| d.is_float() || d.is_quantized()),
+            Op::Cast | Op::Copy | Op::Concat { .. } => true,
+            _ => dtypes.iter().all(float),
+        }
+    }
+
+    fn run(&self, op: &Op, inputs: &[&Tensor], outputs: &mut [OutputSlot<'_>]) -> Result<()> {
+        let caches = &self.caches;
+        if let Op::TopK { k } = op {
+            return self.pool.install(|| reduce::topk(*k, inputs, outputs));
+        }
+        let [out, ..] = outputs else {
+            return Err(Error::invalid(format!("{}: no output slot", op.name())));
+        };
+        self.pool.install(|| match op {
+            Op::MatMul { transpose_b } => matmul::matmul(caches, inputs, *transpose_b, out),
+            Op::Attention { scale, mask } => attention::attention(inputs, *scale, mask, out),
+            Op::RmsNorm { eps, rounding } => rowwise::rms_norm(inputs, *eps, *rounding, out),
+            Op::LayerNorm { eps } => rowwise::layer_norm(inputs, *eps, out),
+            Op::Rope { rounding } => rowwise::rope(inputs, *rounding, out),
+            Op::Softmax => rowwise::softmax(inputs, out),
+            Op::Unary(u) => elementwise::unary(*u, inputs, out),
+            Op::Binary(b) => elementwise::binary(*b, inputs, out),
+            Op::SwiGlu => elementwise::swiglu(inputs, out),
+            Op::Snake => elementwise::snake(inputs, out),
+            Op::Cast => data::cast(inputs, out),
+            Op::Copy => data::copy(inputs, out),
+            Op::Gather => data::gather(inputs, out),
+            Op::Concat { dim } => data::concat(inputs, *dim, out),
+            Op::Conv1d(p) => conv::conv1d(p, inputs, out),
+            Op::Conv2d(p) => conv::conv2d(p, inputs, out),
+            Op::ConvTranspose1d(p) => conv::conv_transpose1d(p, inputs, out),
+            Op::Reduce(r) => reduce::reduce(*r, inputs, out),
+            Op::ArgMax => reduce::argmax(inputs, out),
+            Op::TopK { .. } => unreachable!("handled above"),
+        })
+    }
+
+    fn synchronize(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn adopt_host(&self, bytes: MappedBytes) -> Result<Buffer> {
+        Ok(Box::new(HostBuffer::from_mapped(bytes)?))
+    }
+}
+
+/// The `i`-th input, or a clear error (the front end guarantees arity; this
+/// keeps a malformed direct `Backend::run` call from panicking).
+pub(crate) fn input<'a>(inputs: &[&'a Tensor], i: usize, op: &str) -> Result<&'a Tensor> {
+    inputs
+        .get(i)
+        .copied()
+        .ok_or_else(|| Error::invalid(format!("{op}: missing input {i}")))
+}

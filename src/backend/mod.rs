@@ -1,0 +1,55 @@
+//! The hardware-abstraction layer: one object-safe trait per chip family, a
+//! `Device` handle chosen at run time, the op vocabulary, and the dispatcher that
+//! runs what a backend does not support on the CPU (and counts it).
+
+mod buffer;
+pub mod cpu;
+mod device;
+mod op;
+mod stats;
+
+pub use buffer::{Buffer, DeviceBuffer, HostBuffer};
+pub use device::Device;
+pub use op::{BinaryOp, ConvParams, Cost, MaskKind, Op, ReduceOp, Rounding, UnaryOp};
+pub use stats::{OpStats, StatsSnapshot};
+
+use crate::error::Result;
+use crate::profile::ChipProfile;
+use crate::tensor::{DType, Layout, Tensor};
+
+/// Where an op writes one of its results: a freshly allocated, contiguous buffer.
+pub struct OutputSlot<'a> {
+    pub buffer: &'a mut dyn DeviceBuffer,
+    pub layout: &'a Layout,
+    pub dtype: DType,
+}
+
+/// What a chip family implements. Adding a chip means implementing this trait;
+/// nothing in the core matches on backends.
+pub trait Backend: Send + Sync + std::fmt::Debug {
+    /// Stable name, e.g. `cpu`, `thead:c920v2`, `cuda:0`.
+    fn name(&self) -> &str;
+    /// The chip's throughput profile (blocking and roofline come from it).
+    fn profile(&self) -> &ChipProfile;
+    /// Zeroed device memory.
+    fn alloc(&self, bytes: usize) -> Result<Buffer>;
+    /// Host -> device copy into `dst[offset..]`.
+    fn write(&self, dst: &mut dyn DeviceBuffer, offset: usize, src: &[u8]) -> Result<()>;
+    /// Device -> host copy from `src[offset..]`.
+    fn read(&self, src: &dyn DeviceBuffer, offset: usize, dst: &mut [u8]) -> Result<()>;
+    /// Whether `run` accepts this op with inputs of these dtypes (in order).
+    /// Anything refused runs on the CPU and is counted as a fallback.
+    fn supports(&self, op: &Op, dtypes: &[DType]) -> bool;
+    /// Run a supported op. Inputs live on this backend; outputs are contiguous.
+    fn run(&self, op: &Op, inputs: &[&Tensor], outputs: &mut [OutputSlot<'_>]) -> Result<()>;
+    /// Wait until queued work is done.
+    fn synchronize(&self) -> Result<()>;
+    /// Turn host bytes (for example a memory-mapped checkpoint tensor) into a
+    /// buffer. Host-memory backends keep them zero-copy.
+    fn adopt_host(&self, bytes: crate::checkpoint::MappedBytes) -> Result<Buffer> {
+        let src: &[u8] = bytes.as_ref();
+        let mut buf = self.alloc(src.len())?;
+        self.write(buf.as_mut(), 0, src)?;
+        Ok(buf)
+    }
+}
