@@ -7,12 +7,15 @@
 //!   cost model, and the dispatcher with counted CPU fallback;
 //! - [`profile`]: chip throughput profiles and the roofline;
 //! - [`checkpoint`]: memory-mapped, validated safetensors checkpoints;
+//! - [`nn`] and [`models`]: building blocks and Qwen3-Omni, on the tensor API only;
 //! - [`bench`]: benchmarks reported against limits measured in the same run.
 
 pub mod backend;
 pub mod bench;
 pub mod checkpoint;
 pub mod error;
+pub mod models;
+pub mod nn;
 pub mod profile;
 pub mod tensor;
 
