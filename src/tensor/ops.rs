@@ -691,16 +691,19 @@ impl Tensor {
             )));
         }
         let mut dims = self.dims().to_vec();
-        *dims.last_mut().expect("rank >= 1") = k;
+        dims[self.rank() - 1] = k;
         let shape = Shape::new(dims);
-        let mut out = self.device().execute(
+        let out = self.device().execute(
             &Op::TopK { k },
             &[self],
             &[(shape.clone(), self.dtype()), (shape, DType::U32)],
         )?;
-        let idx = out.pop().expect("two outputs");
-        let val = out.pop().expect("two outputs");
-        Ok((val, idx))
+        match <[Tensor; 2]>::try_from(out) {
+            Ok([values, indices]) => Ok((values, indices)),
+            Err(_) => Err(Error::invalid(
+                "topk: the backend returned the wrong number of outputs",
+            )),
+        }
     }
 }
 
