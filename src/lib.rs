@@ -13,9 +13,11 @@
 pub mod backend;
 pub mod bench;
 pub mod checkpoint;
+pub mod engine;
 pub mod error;
 pub mod models;
 pub mod nn;
+pub mod preprocess;
 pub mod profile;
 pub mod tensor;
 

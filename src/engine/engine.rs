@@ -1,0 +1,210 @@
+//! `Engine`: one loaded model shared by many concurrent requests. Requests
+//! are admitted against a KV-cache byte budget; each one owns its cache, so a
+//! failing request never touches another's state.
+
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::models::{CausalLm, KvCache};
+use crate::preprocess::{chatml, SpecialTokens, TextTokenizer};
+use crate::tensor::DType;
+
+use super::admission::Admission;
+use super::request::{GenerateRequest, Prompt};
+use super::sampling::Sampler;
+use super::stream::GenerationStream;
+
+/// Engine-wide limits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// Total bytes of KV cache all live requests may hold together.
+    pub kv_budget_bytes: usize,
+    /// Live requests at most (streams not yet finished or dropped).
+    pub max_concurrent: usize,
+    /// Prompt positions per prefill forward (bounds activation memory).
+    pub prefill_chunk: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            kv_budget_bytes: 1 << 30,
+            max_concurrent: 16,
+            prefill_chunk: 512,
+        }
+    }
+}
+
+/// Shape of the model's KV cache, for admission (`KvCache::bytes_needed`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KvSpec {
+    pub layers: usize,
+    pub kv_heads: usize,
+    pub head_dim: usize,
+    pub dtype: DType,
+}
+
+impl KvSpec {
+    pub fn bytes(&self, positions: usize) -> Result<usize> {
+        KvCache::bytes_needed(
+            self.layers,
+            self.kv_heads,
+            self.head_dim,
+            positions,
+            self.dtype,
+        )
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) model: Arc<dyn CausalLm>,
+    pub(crate) kv: KvSpec,
+    pub(crate) special: SpecialTokens,
+    pub(crate) tokenizer: Option<TextTokenizer>,
+    pub(crate) config: EngineConfig,
+    pub(crate) admission: Arc<Admission>,
+}
+
+/// Cheap to clone; all clones share the model and the budget.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl Engine {
+    /// `tokenizer` is needed for chat prompts and text output; without it the
+    /// engine serves raw ids only.
+    pub fn new(
+        model: Arc<dyn CausalLm>,
+        kv: KvSpec,
+        special: SpecialTokens,
+        tokenizer: Option<TextTokenizer>,
+        config: EngineConfig,
+    ) -> Result<Engine> {
+        if config.prefill_chunk == 0 || config.max_concurrent == 0 {
+            return Err(Error::invalid(
+                "EngineConfig: prefill_chunk and max_concurrent must be at least 1",
+            ));
+        }
+        let special = match &tokenizer {
+            Some(t) => special.with_tokenizer(t),
+            None => special,
+        };
+        let admission = Arc::new(Admission::new(
+            config.kv_budget_bytes,
+            config.max_concurrent,
+        ));
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                model,
+                kv,
+                special,
+                tokenizer,
+                config,
+                admission,
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+    pub fn model(&self) -> &Arc<dyn CausalLm> {
+        &self.inner.model
+    }
+    pub fn tokenizer(&self) -> Option<&TextTokenizer> {
+        self.inner.tokenizer.as_ref()
+    }
+    pub fn special_tokens(&self) -> SpecialTokens {
+        self.inner.special
+    }
+    pub fn kv_spec(&self) -> KvSpec {
+        self.inner.kv
+    }
+    /// Bytes of KV cache reserved by live requests.
+    pub fn kv_bytes_in_use(&self) -> usize {
+        self.inner.admission.bytes_in_use()
+    }
+    pub fn kv_budget_bytes(&self) -> usize {
+        self.inner.admission.budget_bytes()
+    }
+    /// Live requests (streams not finished and not dropped).
+    pub fn active_requests(&self) -> usize {
+        self.inner.admission.active()
+    }
+
+    /// Token ids of a prompt (chat prompts through the ChatML template).
+    pub fn encode(&self, prompt: &Prompt) -> Result<Vec<u32>> {
+        match prompt {
+            Prompt::Ids(ids) => Ok(ids.clone()),
+            Prompt::Chat(messages) => {
+                let tok = self.inner.tokenizer.as_ref().ok_or_else(|| {
+                    Error::invalid(
+                        "this engine has no tokenizer: pass token ids, or load a model \
+                         directory that has tokenizer.json",
+                    )
+                })?;
+                tok.encode(&chatml(messages))
+            }
+        }
+    }
+
+    /// Checks ids against the vocabulary and `n_total` positions against the context.
+    pub(crate) fn check_ids(&self, ids: &[u32], n_total: usize) -> Result<()> {
+        let model = &self.inner.model;
+        if ids.is_empty() {
+            return Err(Error::invalid("the prompt is empty"));
+        }
+        let vocab = model.vocab_size();
+        if let Some((pos, &id)) = ids.iter().enumerate().find(|(_, &id)| id as usize >= vocab) {
+            return Err(Error::InvalidArgument(format!(
+                "token id {id} at position {pos} is outside the vocabulary (0..{vocab})"
+            )));
+        }
+        if n_total > model.max_context() {
+            return Err(Error::InvalidArgument(format!(
+                "{} prompt tokens + {} new tokens = {n_total} exceed the model's context of {} \
+                 positions; shorten the prompt or lower max_tokens",
+                ids.len(),
+                n_total - ids.len(),
+                model.max_context()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Starts a request. Everything that can be checked up front (ids,
+    /// context, sampling settings, KV budget) fails here, before any compute.
+    pub fn generate(&self, request: GenerateRequest) -> Result<GenerationStream> {
+        let ids = self.encode(&request.prompt)?;
+        if request.max_new_tokens == 0 {
+            return Err(Error::invalid("max_new_tokens must be at least 1"));
+        }
+        let total = ids
+            .len()
+            .checked_add(request.max_new_tokens)
+            .ok_or_else(|| Error::invalid("max_new_tokens is too large"))?;
+        self.check_ids(&ids, total)?;
+        let sampler = Sampler::new(request.sampling)?;
+        let reservation = self.inner.admission.reserve(self.inner.kv.bytes(total)?)?;
+        // The reservation drops (and is released) if allocation fails here.
+        let cache = self.inner.model.new_cache(total)?;
+        let mut stop = self.inner.special.stop_ids();
+        stop.extend(request.stop_ids);
+        Ok(GenerationStream::new(
+            Arc::clone(&self.inner),
+            ids,
+            request.max_new_tokens,
+            stop,
+            sampler,
+            cache,
+            reservation,
+        ))
+    }
+}
+
+// The engine is shared across threads; keep that a compile-time fact.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Engine>();
+};

@@ -1,0 +1,94 @@
+//! What a caller sends (`GenerateRequest`) and what a stream yields (`Event`).
+
+use crate::preprocess::Message;
+
+use super::SamplingParams;
+
+/// The prompt of a request: chat messages (templated and tokenized by the
+/// engine's tokenizer) or ready token ids.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Prompt {
+    Chat(Vec<Message>),
+    Ids(Vec<u32>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct GenerateRequest {
+    pub prompt: Prompt,
+    /// New tokens at most (the stop token, if one comes, counts).
+    pub max_new_tokens: usize,
+    pub sampling: SamplingParams,
+    /// Stop ids in addition to the model's (`<|im_end|>`, `<|endoftext|>`).
+    pub stop_ids: Vec<u32>,
+}
+
+impl GenerateRequest {
+    /// A user message (no system prompt), greedy, 128 new tokens at most.
+    pub fn text(user: impl Into<String>) -> GenerateRequest {
+        GenerateRequest::chat(vec![Message::user(user)])
+    }
+
+    pub fn chat(messages: Vec<Message>) -> GenerateRequest {
+        GenerateRequest {
+            prompt: Prompt::Chat(messages),
+            max_new_tokens: 128,
+            sampling: SamplingParams::greedy(),
+            stop_ids: Vec::new(),
+        }
+    }
+
+    /// Raw prompt ids (no template applied).
+    pub fn ids(ids: Vec<u32>) -> GenerateRequest {
+        GenerateRequest {
+            prompt: Prompt::Ids(ids),
+            ..GenerateRequest::chat(Vec::new())
+        }
+    }
+
+    pub fn max_new_tokens(mut self, n: usize) -> GenerateRequest {
+        self.max_new_tokens = n;
+        self
+    }
+
+    pub fn sampling(mut self, sampling: SamplingParams) -> GenerateRequest {
+        self.sampling = sampling;
+        self
+    }
+
+    pub fn stop_ids(mut self, ids: Vec<u32>) -> GenerateRequest {
+        self.stop_ids = ids;
+        self
+    }
+}
+
+/// Why generation ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FinishReason {
+    /// A stop id was generated.
+    Stop,
+    /// `max_new_tokens` were generated.
+    Length,
+    /// The caller cancelled.
+    Cancelled,
+}
+
+/// One item of a `GenerationStream`. Per new token: `Token`, then `TextDelta`
+/// when the token completes some text; at the end: a last `TextDelta` (if text
+/// was held back), `Usage`, `Finished`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// `logprob` is the model's own log-probability of `id` (log-softmax of the
+    /// raw logits, before penalty/temperature/top-k/top-p).
+    Token {
+        id: u32,
+        logprob: f32,
+    },
+    TextDelta(String),
+    Usage {
+        prompt_tokens: usize,
+        completion_tokens: usize,
+        prefill_seconds: f64,
+        decode_seconds: f64,
+    },
+    Finished(FinishReason),
+}

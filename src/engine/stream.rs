@@ -1,0 +1,199 @@
+//! `GenerationStream`: one request's prefill + decode loop, driven by the
+//! caller pulling events (`Iterator`). Pull-driven means no thread per request
+//! and no unbounded buffering; dropping the stream frees its cache and budget.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::error::{Error, Result};
+use crate::models::{KvCache, LogitsFor};
+use crate::preprocess::StreamDecoder;
+
+use super::admission::Reservation;
+use super::engine::Inner;
+use super::request::{Event, FinishReason};
+use super::sampling::{log_prob, Sampler};
+
+/// Cancels a stream from anywhere (another thread, a signal handler).
+/// The stream ends with `Finished(Cancelled)` at its next step.
+#[derive(Clone, Debug, Default)]
+pub struct CancelHandle(Arc<AtomicBool>);
+
+impl CancelHandle {
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+pub struct GenerationStream {
+    engine: Arc<Inner>,
+    /// Prompt followed by the generated ids (the repetition penalty reads all).
+    ids: Vec<u32>,
+    prompt_len: usize,
+    max_new: usize,
+    stop: Vec<u32>,
+    sampler: Sampler,
+    /// `None` once the stream has ended: cache and budget are given back then.
+    cache: Option<KvCache>,
+    reservation: Option<Reservation>,
+    detok: StreamDecoder,
+    pending: VecDeque<Event>,
+    cancel: CancelHandle,
+    prefill_seconds: f64,
+    decode_seconds: f64,
+    done: bool,
+}
+
+impl GenerationStream {
+    pub(crate) fn new(
+        engine: Arc<Inner>,
+        prompt: Vec<u32>,
+        max_new: usize,
+        stop: Vec<u32>,
+        sampler: Sampler,
+        cache: KvCache,
+        reservation: Reservation,
+    ) -> GenerationStream {
+        GenerationStream {
+            engine,
+            prompt_len: prompt.len(),
+            ids: prompt,
+            max_new,
+            stop,
+            sampler,
+            cache: Some(cache),
+            reservation: Some(reservation),
+            detok: StreamDecoder::new(),
+            pending: VecDeque::new(),
+            cancel: CancelHandle::default(),
+            prefill_seconds: 0.0,
+            decode_seconds: 0.0,
+            done: false,
+        }
+    }
+
+    pub fn cancel_handle(&self) -> CancelHandle {
+        self.cancel.clone()
+    }
+
+    pub fn prompt_ids(&self) -> &[u32] {
+        &self.ids[..self.prompt_len]
+    }
+
+    /// Ids generated so far.
+    pub fn generated_ids(&self) -> &[u32] {
+        &self.ids[self.prompt_len..]
+    }
+
+    fn generated(&self) -> usize {
+        self.ids.len() - self.prompt_len
+    }
+
+    /// One model step: the whole (chunked) prefill, or one decode token.
+    fn step(&mut self) -> Result<()> {
+        let start = Instant::now();
+        let prefill = self.generated() == 0;
+        let logits = {
+            let Some(cache) = self.cache.as_mut() else {
+                return Err(Error::invalid("stream already ended"));
+            };
+            let model = &self.engine.model;
+            if prefill {
+                let mut last = None;
+                for part in self.ids.chunks(self.engine.config.prefill_chunk) {
+                    // Long prompts: a cancel between chunks takes effect early.
+                    if self.cancel.is_cancelled() {
+                        last = None;
+                        break;
+                    }
+                    last = Some(model.forward(part, cache, LogitsFor::Last)?);
+                }
+                last
+            } else {
+                let id = self.ids[self.ids.len() - 1];
+                Some(model.forward(&[id], cache, LogitsFor::Last)?)
+            }
+        };
+        let Some(logits) = logits else {
+            self.prefill_seconds += start.elapsed().as_secs_f64();
+            self.finish(FinishReason::Cancelled);
+            return Ok(());
+        };
+        let logits = logits.to_f32_vec()?;
+        let id = self.sampler.next(&logits, &self.ids)?;
+        let logprob = log_prob(&logits, id);
+        if prefill {
+            self.prefill_seconds += start.elapsed().as_secs_f64();
+        } else {
+            self.decode_seconds += start.elapsed().as_secs_f64();
+        }
+        self.ids.push(id);
+        self.pending.push_back(Event::Token { id, logprob });
+        if self.stop.contains(&id) {
+            self.finish(FinishReason::Stop);
+            return Ok(());
+        }
+        if let Some(tok) = self.engine.tokenizer.as_ref() {
+            if let Some(text) = self.detok.push(tok, id)? {
+                self.pending.push_back(Event::TextDelta(text));
+            }
+        }
+        if self.generated() >= self.max_new {
+            self.finish(FinishReason::Length);
+        }
+        Ok(())
+    }
+
+    /// Queues the closing events and gives the cache and budget back.
+    fn finish(&mut self, reason: FinishReason) {
+        if let Some(tok) = self.engine.tokenizer.as_ref() {
+            if let Ok(Some(text)) = self.detok.finish(tok) {
+                self.pending.push_back(Event::TextDelta(text));
+            }
+        }
+        self.pending.push_back(Event::Usage {
+            prompt_tokens: self.prompt_len,
+            completion_tokens: self.generated(),
+            prefill_seconds: self.prefill_seconds,
+            decode_seconds: self.decode_seconds,
+        });
+        self.pending.push_back(Event::Finished(reason));
+        self.release();
+    }
+
+    fn release(&mut self) {
+        self.cache = None;
+        self.reservation = None;
+        self.done = true;
+    }
+}
+
+impl Iterator for GenerationStream {
+    type Item = Result<Event>;
+
+    fn next(&mut self) -> Option<Result<Event>> {
+        loop {
+            if let Some(e) = self.pending.pop_front() {
+                return Some(Ok(e));
+            }
+            if self.done {
+                return None;
+            }
+            if self.cancel.is_cancelled() {
+                self.finish(FinishReason::Cancelled);
+                continue;
+            }
+            if let Err(e) = self.step() {
+                // A failed step ends only this stream.
+                self.release();
+                self.pending.clear();
+                return Some(Err(e));
+            }
+        }
+    }
+}
