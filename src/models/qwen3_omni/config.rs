@@ -281,3 +281,93 @@ pub struct Qwen3OmniConfig {
     #[serde(default = "d_tts_eos")]
     pub tts_eos_token_id: u32,
 }
+
+/// Find the key of `obj` that makes `T` fail to parse, by parsing each key on
+/// its own (every field has a default, so a lone key parses unless it is bad).
+fn bad_key<T: serde::de::DeserializeOwned>(
+    section: &str,
+    obj: &serde_json::Map<String, serde_json::Value>,
+) -> Option<Error> {
+    for (key, value) in obj {
+        let mut one = serde_json::Map::new();
+        one.insert(key.clone(), value.clone());
+        if let Err(e) = serde_json::from_value::<T>(serde_json::Value::Object(one)) {
+            // A struct with required fields fails on any lone key; only report
+            // errors that are about this key's value.
+            if !e.to_string().starts_with("missing field") {
+                let field = if section.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{section}.{key}")
+                };
+                return Some(bad(&field, e));
+            }
+        }
+    }
+    None
+}
+
+impl Qwen3OmniConfig {
+    /// Parse and validate a `config.json` text. Errors name the bad field.
+    pub fn from_json_str(text: &str) -> Result<Qwen3OmniConfig> {
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| Error::InvalidArgument(format!("config.json is not valid JSON: {e}")))?;
+        let config: Qwen3OmniConfig = match serde_json::from_value(value.clone()) {
+            Ok(c) => c,
+            Err(e) => return Err(Self::explain(&value).unwrap_or_else(|| bad("(top level)", e))),
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Read, parse and validate `path` (a `config.json`).
+    pub fn from_file(path: &std::path::Path) -> Result<Qwen3OmniConfig> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::InvalidArgument(format!("cannot read {}: {e}", path.display())))?;
+        Self::from_json_str(&text)
+    }
+
+    /// Which field made the typed parse fail (serde_json alone does not say).
+    fn explain(value: &serde_json::Value) -> Option<Error> {
+        let top = value.as_object()?;
+        let Some(thinker) = top.get("thinker_config") else {
+            return Some(bad(
+                "thinker_config",
+                "missing (is this a qwen3_omni_moe config.json?)",
+            ));
+        };
+        let Some(thinker) = thinker.as_object() else {
+            return Some(bad("thinker_config", "must be an object"));
+        };
+        if let Some(text) = thinker.get("text_config") {
+            let Some(text) = text.as_object() else {
+                return Some(bad("thinker_config.text_config", "must be an object"));
+            };
+            if let Some(e) = bad_key::<TextConfig>("thinker_config.text_config", text) {
+                return Some(e);
+            }
+        }
+        bad_key::<ThinkerConfig>("thinker_config", thinker)
+            .or_else(|| bad_key::<Qwen3OmniConfig>("", top))
+    }
+
+    /// The thinker's text decoder config.
+    pub fn thinker_text(&self) -> Result<&TextConfig> {
+        self.thinker_config
+            .text_config
+            .as_ref()
+            .ok_or_else(|| bad("thinker_config.text_config", "missing"))
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        if let Some(t) = &self.model_type {
+            if t != "qwen3_omni_moe" {
+                return Err(bad(
+                    "model_type",
+                    format!("'{t}' is not a Qwen3-Omni checkpoint (qwen3_omni_moe expected)"),
+                ));
+            }
+        }
+        self.thinker_text()?.validate("thinker_config.text_config")
+    }
+}
