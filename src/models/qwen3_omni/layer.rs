@@ -10,8 +10,8 @@ use crate::tensor::Tensor;
 
 /// The feed-forward part: sparse MoE, or a dense MLP for `mlp_only_layers`.
 pub enum FeedForward {
-    Moe(SparseMoe),
-    Dense(SwiGluMlp),
+    Moe(Box<SparseMoe>),
+    Dense(Box<SwiGluMlp>),
 }
 
 pub struct DecoderLayer {

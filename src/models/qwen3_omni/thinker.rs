@@ -194,19 +194,19 @@ impl Thinker {
                         )
                     })
                     .collect::<Result<Vec<_>>>()?;
-                FeedForward::Moe(SparseMoe {
+                FeedForward::Moe(Box::new(SparseMoe {
                     gate,
                     experts,
                     top_k: t.num_experts_per_tok,
                     norm_topk_prob: t.norm_topk_prob,
-                })
+                }))
             } else {
-                FeedForward::Dense(w.swiglu(
+                FeedForward::Dense(Box::new(w.swiglu(
                     &format!("{l}.mlp"),
                     hidden,
                     t.intermediate_size,
                     "intermediate_size × hidden_size",
-                )?)
+                )?))
             };
             layers.push(DecoderLayer {
                 input_layernorm: w.rms_norm(
@@ -345,7 +345,7 @@ impl Thinker {
         cache.advance(n)?;
 
         let normed = self.norm.forward(&h)?;
-        if let Some(t) = trace.as_deref_mut() {
+        if let Some(t) = trace {
             // The reference's last hidden state is the normed one.
             t.last_layer_output = t.hidden_states.pop();
             t.hidden_states.push(normed.clone());
