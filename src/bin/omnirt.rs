@@ -1,12 +1,22 @@
-//! The `omnirt` command line: `demo`, `bench`, `profiles` (and `run`, which
-//! arrives with the model loader).
+//! The `omnirt` command line: `run` (stream a reply), `score` (teacher-forced
+//! log-probs), `demo` (embedded tiny model + kernel table), `bench`, `profiles`.
 
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use omnirt::bench::{kernel_suite, measure_limits, KernelSuiteOptions};
+use omnirt::engine::{
+    Engine, EngineConfig, Event, FinishReason, GenerateRequest, KvSpec, Prompt, SamplingParams,
+    ScoreOptions,
+};
+use omnirt::models::qwen3_omni::{LoadOptions, Qwen3OmniConfig, Thinker};
+use omnirt::preprocess::{Message, SpecialTokens, TextTokenizer};
 use omnirt::profile::known_profiles;
-use omnirt::Device;
+use omnirt::{DType, Device, Error};
 
 #[derive(Parser)]
 #[command(
@@ -21,7 +31,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Show what this machine can do: host profile and a quick kernel table.
+    /// The embedded tiny model (random weights) generating 16 tokens, then the
+    /// host profile and a quick kernel table. Reads no files.
     Demo,
     /// Benchmarks.
     Bench {
@@ -30,13 +41,74 @@ enum Command {
     },
     /// List the chip profiles omnirt knows (peaks, bandwidth, caches, sources).
     Profiles,
-    /// Generate text from a checkpoint (not available in this version).
-    Run {
-        #[arg(long)]
-        model: Option<String>,
-        #[arg(long)]
-        prompt: Option<String>,
-    },
+    /// Generate a reply from a checkpoint, streamed to stdout.
+    Run(RunArgs),
+    /// Log-probability of every token given the previous ones, and the perplexity.
+    Score(ScoreArgs),
+}
+
+#[derive(Args)]
+struct ModelArgs {
+    /// Checkpoint directory (config.json, *.safetensors, tokenizer.json).
+    #[arg(long)]
+    model: PathBuf,
+    /// Compute dtype: f32 or bf16.
+    #[arg(long, default_value = "f32")]
+    dtype: String,
+    /// Quantize the Linear weights at load: q8_0 or q4_0.
+    #[arg(long)]
+    quant: Option<String>,
+}
+
+#[derive(Args)]
+struct PromptArgs {
+    /// Text prompt (chat-templated for `run`).
+    #[arg(long, conflicts_with = "ids", required_unless_present = "ids")]
+    prompt: Option<String>,
+    /// Token ids, comma separated (used as they are).
+    #[arg(long, value_delimiter = ',')]
+    ids: Option<Vec<u32>>,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    #[command(flatten)]
+    prompt: PromptArgs,
+    /// System message (with --prompt).
+    #[arg(long)]
+    system: Option<String>,
+    #[arg(long, default_value_t = 256)]
+    max_tokens: usize,
+    /// Sampling temperature (sampling is on when any sampling option is given).
+    #[arg(long)]
+    temperature: Option<f32>,
+    #[arg(long)]
+    top_k: Option<usize>,
+    #[arg(long)]
+    top_p: Option<f32>,
+    #[arg(long, default_value_t = 1.0)]
+    repetition_penalty: f32,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Always pick the most likely token (the default without sampling options).
+    #[arg(long)]
+    greedy: bool,
+}
+
+#[derive(Args)]
+struct ScoreArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    #[command(flatten)]
+    prompt: PromptArgs,
+    /// Apply the chat template to --prompt (default: score the text as is).
+    #[arg(long)]
+    chat: bool,
+    /// Write the `[tokens, vocab]` f32 logits as safetensors (tensor `logits`).
+    #[arg(long)]
+    save_logits: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -88,12 +160,252 @@ fn run(cli: Cli) -> omnirt::Result<()> {
             print_profiles();
             Ok(())
         }
-        Command::Run { .. } => Err(omnirt::Error::Unsupported(
-            "`omnirt run` needs the Qwen3-Omni model loader, which is not in this version yet; \
-             `omnirt demo` and `omnirt bench kernels` work today"
-                .into(),
+        Command::Run(args) => run_model(args),
+        Command::Score(args) => score_model(args),
+    }
+}
+
+/// Loads the thinker and tokenizer of `args.model` into an engine, with progress on stderr.
+fn load_engine(args: &ModelArgs, kv_budget_bytes: usize) -> omnirt::Result<Engine> {
+    let dir = args.model.as_path();
+    if !dir.join("config.json").is_file() {
+        return Err(Error::InvalidArgument(format!(
+            "{} has no config.json: pass --model the directory of a Qwen3-Omni checkpoint \
+             (config.json, model*.safetensors, tokenizer.json)",
+            dir.display()
+        )));
+    }
+    let dtype = match args.dtype.as_str() {
+        "f32" => DType::F32,
+        "bf16" => DType::BF16,
+        other => {
+            return Err(Error::InvalidArgument(format!(
+                "--dtype {other}: use f32 or bf16"
+            )))
+        }
+    };
+    let quant = match args.quant.as_deref() {
+        None => None,
+        Some("q8_0") => Some(DType::Q8_0),
+        Some("q4_0") => Some(DType::Q4_0),
+        Some(other) => {
+            return Err(Error::InvalidArgument(format!(
+                "--quant {other}: use q8_0 or q4_0"
+            )))
+        }
+    };
+    let t0 = Instant::now();
+    eprintln!(
+        "loading {} ({}{}) ...",
+        dir.display(),
+        args.dtype,
+        args.quant
+            .as_deref()
+            .map(|q| format!(", weights {q}"))
+            .unwrap_or_default()
+    );
+    let opts = LoadOptions {
+        device: Device::cpu(),
+        dtype,
+        quant,
+    };
+    let thinker = Thinker::load(dir, &opts)?;
+    eprintln!("  thinker loaded in {:.2} s", t0.elapsed().as_secs_f64());
+    let tokenizer = load_tokenizer(dir)?;
+    engine_for(thinker, tokenizer, kv_budget_bytes)
+}
+
+fn load_tokenizer(dir: &Path) -> omnirt::Result<Option<TextTokenizer>> {
+    if !dir.join("tokenizer.json").is_file() {
+        eprintln!("  no tokenizer.json: only --ids prompts, output as token ids");
+        return Ok(None);
+    }
+    let tok = TextTokenizer::from_dir(dir)?;
+    eprintln!("  tokenizer: {} tokens", tok.vocab_size());
+    Ok(Some(tok))
+}
+
+fn engine_for(
+    thinker: Thinker,
+    tokenizer: Option<TextTokenizer>,
+    kv_budget_bytes: usize,
+) -> omnirt::Result<Engine> {
+    let text = thinker.text_config();
+    let kv = KvSpec {
+        layers: text.num_hidden_layers,
+        kv_heads: text.num_key_value_heads,
+        head_dim: text.head_dim(),
+        dtype: thinker.dtype(),
+    };
+    let special = SpecialTokens::from_config(thinker.config());
+    Engine::new(
+        Arc::new(thinker),
+        kv,
+        special,
+        tokenizer,
+        EngineConfig {
+            kv_budget_bytes,
+            max_concurrent: 1,
+            ..EngineConfig::default()
+        },
+    )
+}
+
+fn prompt_of(p: &PromptArgs, system: Option<&str>) -> omnirt::Result<Prompt> {
+    match (&p.prompt, &p.ids) {
+        (_, Some(ids)) => Ok(Prompt::Ids(ids.clone())),
+        (Some(text), None) => {
+            let mut msgs = Vec::new();
+            if let Some(sys) = system {
+                msgs.push(Message::system(sys));
+            }
+            msgs.push(Message::user(text.as_str()));
+            Ok(Prompt::Chat(msgs))
+        }
+        (None, None) => Err(Error::InvalidArgument(
+            "pass --prompt TEXT or --ids 1,2,3".into(),
         )),
     }
+}
+
+fn sampling_of(a: &RunArgs) -> SamplingParams {
+    let sampling = !a.greedy && (a.temperature.is_some() || a.top_k.is_some() || a.top_p.is_some());
+    SamplingParams {
+        greedy: !sampling,
+        temperature: a.temperature.unwrap_or(1.0),
+        top_k: a.top_k.unwrap_or(0),
+        top_p: a.top_p.unwrap_or(1.0),
+        repetition_penalty: a.repetition_penalty,
+        seed: a.seed,
+    }
+}
+
+fn run_model(args: RunArgs) -> omnirt::Result<()> {
+    let engine = load_engine(&args.model, usize::MAX)?;
+    let prompt = prompt_of(&args.prompt, args.system.as_deref())?;
+    let request = GenerateRequest {
+        prompt,
+        max_new_tokens: args.max_tokens,
+        sampling: sampling_of(&args),
+        stop_ids: Vec::new(),
+    };
+    stream_to_stdout(&engine, request)
+}
+
+/// Prints text deltas as they come (token ids without a tokenizer), then timings on stderr.
+fn stream_to_stdout(engine: &Engine, request: GenerateRequest) -> omnirt::Result<()> {
+    let has_text = engine.tokenizer().is_some();
+    let mut out = std::io::stdout().lock();
+    for event in engine.generate(request)? {
+        match event? {
+            Event::TextDelta(t) => {
+                out.write_all(t.as_bytes())?;
+                out.flush()?;
+            }
+            Event::Token { id, .. } if !has_text => {
+                write!(out, "{id} ")?;
+                out.flush()?;
+            }
+            Event::Token { .. } => {}
+            Event::Usage {
+                prompt_tokens,
+                completion_tokens,
+                prefill_seconds,
+                decode_seconds,
+            } => {
+                writeln!(out)?;
+                // The first new token comes out of the prefill step.
+                let decoded = completion_tokens.saturating_sub(1);
+                eprintln!(
+                    "prefill: {prompt_tokens} tokens in {prefill_seconds:.3} s ({:.1} tokens/s); \
+                     decode: {decoded} tokens in {decode_seconds:.3} s ({:.1} tokens/s)",
+                    rate(prompt_tokens, prefill_seconds),
+                    rate(decoded, decode_seconds)
+                );
+            }
+            Event::Finished(reason) => eprintln!(
+                "finished: {}",
+                match reason {
+                    FinishReason::Stop => "stop token",
+                    FinishReason::Length => "max tokens reached",
+                    FinishReason::Cancelled => "cancelled",
+                }
+            ),
+        }
+    }
+    Ok(())
+}
+
+fn rate(n: usize, seconds: f64) -> f64 {
+    if seconds > 0.0 {
+        n as f64 / seconds
+    } else {
+        0.0
+    }
+}
+
+fn score_model(args: ScoreArgs) -> omnirt::Result<()> {
+    let engine = load_engine(&args.model, usize::MAX)?;
+    let ids = match (&args.prompt.prompt, &args.prompt.ids) {
+        (Some(text), None) if !args.chat => {
+            let tok = engine.tokenizer().ok_or_else(|| {
+                Error::InvalidArgument(
+                    "--prompt needs tokenizer.json in the model directory; use --ids".into(),
+                )
+            })?;
+            tok.encode(text)?
+        }
+        _ => engine.encode(&prompt_of(&args.prompt, None)?)?,
+    };
+    let t0 = Instant::now();
+    let opts = ScoreOptions {
+        keep_logits: args.save_logits.is_some(),
+    };
+    let result = engine.score_with(&ids, &opts)?;
+    let secs = t0.elapsed().as_secs_f64();
+    println!("| position | id | token | logprob |");
+    println!("|---:|---:|---|---:|");
+    for (i, lp) in result.token_logprobs.iter().enumerate() {
+        let id = ids[i + 1];
+        let token = engine
+            .tokenizer()
+            .and_then(|t| t.id_to_token(id))
+            .unwrap_or_default();
+        println!("| {} | {id} | {token:?} | {lp:.4} |", i + 1);
+    }
+    println!(
+        "perplexity: {:.4} over {} predicted tokens",
+        result.perplexity,
+        result.token_logprobs.len()
+    );
+    eprintln!(
+        "scored {} tokens in {secs:.3} s ({:.1} tokens/s)",
+        ids.len(),
+        rate(ids.len(), secs)
+    );
+    if let (Some(path), Some(logits)) = (&args.save_logits, &result.logits) {
+        save_logits(path, logits)?;
+        eprintln!("logits {:?} written to {}", logits.dims(), path.display());
+    }
+    Ok(())
+}
+
+fn save_logits(path: &Path, logits: &omnirt::Tensor) -> omnirt::Result<()> {
+    let bytes = logits.to_dtype(DType::F32)?.to_bytes()?;
+    let view = safetensors::tensor::TensorView::new(
+        safetensors::Dtype::F32,
+        logits.dims().to_vec(),
+        &bytes,
+    )
+    .map_err(|e| Error::InvalidArgument(format!("logits: {e}")))?;
+    let file = safetensors::serialize([("logits", view)], None)
+        .map_err(|e| Error::InvalidArgument(format!("serializing logits: {e}")))?;
+    std::fs::write(path, file).map_err(|e| {
+        Error::InvalidArgument(format!(
+            "cannot write {}: {e} (check the directory exists and is writable)",
+            path.display()
+        ))
+    })
 }
 
 fn bench_kernels(json: bool, opts: KernelSuiteOptions) -> omnirt::Result<()> {
@@ -119,6 +431,10 @@ fn rayon_threads(device: &Device) -> usize {
         .unwrap_or(device.profile().cores)
 }
 
+/// The tiny Qwen3-Omni test model, compiled in so the demo reads no files.
+const TINY_CONFIG: &str = include_str!("../../models/tiny-qwen3-omni/config.json");
+const TINY_TOKENIZER: &str = include_str!("../../models/tiny-qwen3-omni/tokenizer.json");
+
 fn demo() -> omnirt::Result<()> {
     let device = Device::cpu();
     let p = device.profile();
@@ -132,7 +448,8 @@ fn demo() -> omnirt::Result<()> {
         p.l2_bytes >> 10,
         p.l3_bytes >> 20
     );
-    println!("(the embedded demo model arrives with the thinker; until then the demo shows the kernel table)\n");
+    demo_model(&device)?;
+    println!();
     let threads = rayon_threads(&device);
     let limits = measure_limits(threads, 256);
     let opts = KernelSuiteOptions {
@@ -145,6 +462,35 @@ fn demo() -> omnirt::Result<()> {
     })?;
     println!("{}", table.to_markdown());
     Ok(())
+}
+
+/// Builds the embedded tiny thinker with random weights and streams 16 tokens.
+fn demo_model(device: &Device) -> omnirt::Result<()> {
+    let config = Qwen3OmniConfig::from_json_str(TINY_CONFIG)?;
+    let t0 = Instant::now();
+    let thinker = Thinker::random(&config, 20250917, device)?;
+    let text = thinker.text_config();
+    println!(
+        "\ndemo model: tiny Qwen3-Omni thinker built in memory in {:.3} s ({} layers, hidden {}, \
+         {} experts top-{}, vocab {}).",
+        t0.elapsed().as_secs_f64(),
+        text.num_hidden_layers,
+        text.hidden_size,
+        text.num_experts,
+        text.num_experts_per_tok,
+        text.vocab_size
+    );
+    println!(
+        "Its weights are RANDOM: the words below are meaningless; they show the pipeline \
+         (tokenizer, prefill, decode, streaming) and its speed. Use `omnirt run --model DIR` for a real checkpoint."
+    );
+    let tokenizer = TextTokenizer::from_json(TINY_TOKENIZER)?;
+    let engine = engine_for(thinker, Some(tokenizer), usize::MAX)?;
+    let request = GenerateRequest::text("w5 w17 w42")
+        .max_new_tokens(16)
+        .stop_ids(Vec::new());
+    print!("prompt: user \"w5 w17 w42\"\nreply:  ");
+    stream_to_stdout(&engine, request)
 }
 
 fn print_profiles() {
