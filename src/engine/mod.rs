@@ -7,14 +7,14 @@
 //! ```
 
 mod admission;
-pub mod engine;
 pub mod request;
 pub mod sampling;
 pub mod score;
+pub mod serving;
 pub mod stream;
 
-pub use engine::{Engine, EngineConfig, KvSpec};
 pub use request::{Event, FinishReason, GenerateRequest, Prompt};
 pub use sampling::{Sampler, SamplingParams};
 pub use score::{ScoreOptions, ScoreResult};
+pub use serving::{Engine, EngineConfig, KvSpec};
 pub use stream::{CancelHandle, GenerationStream};

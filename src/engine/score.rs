@@ -5,8 +5,8 @@ use crate::error::{Error, Result};
 use crate::models::LogitsFor;
 use crate::tensor::Tensor;
 
-use super::engine::Engine;
 use super::sampling::log_prob;
+use super::serving::Engine;
 
 #[derive(Clone, Debug, Default)]
 pub struct ScoreOptions {

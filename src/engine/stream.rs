@@ -12,9 +12,9 @@ use crate::models::{KvCache, LogitsFor};
 use crate::preprocess::StreamDecoder;
 
 use super::admission::Reservation;
-use super::engine::Inner;
 use super::request::{Event, FinishReason};
 use super::sampling::{log_prob, Sampler};
+use super::serving::Inner;
 
 /// Cancels a stream from anywhere (another thread, a signal handler).
 /// The stream ends with `Finished(Cancelled)` at its next step.
