@@ -502,13 +502,7 @@ fn tiny_thinker_greedy_matches_fixture() {
         "/models/tiny-qwen3-omni"
     ));
     let thinker = Thinker::load(dir, &LoadOptions::default()).unwrap();
-    let text = thinker.text_config().clone();
-    let kv = KvSpec {
-        layers: text.num_hidden_layers,
-        kv_heads: text.num_key_value_heads,
-        head_dim: text.head_dim(),
-        dtype: thinker.dtype(),
-    };
+    let kv = KvSpec::for_thinker(&thinker);
     let special = SpecialTokens::from_config(thinker.config());
     let tok = TextTokenizer::from_dir(dir).unwrap();
     let config = EngineConfig {

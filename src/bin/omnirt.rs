@@ -230,13 +230,7 @@ fn engine_for(
     tokenizer: Option<TextTokenizer>,
     kv_budget_bytes: usize,
 ) -> omnirt::Result<Engine> {
-    let text = thinker.text_config();
-    let kv = KvSpec {
-        layers: text.num_hidden_layers,
-        kv_heads: text.num_key_value_heads,
-        head_dim: text.head_dim(),
-        dtype: thinker.dtype(),
-    };
+    let kv = KvSpec::for_thinker(&thinker);
     let special = SpecialTokens::from_config(thinker.config());
     Engine::new(
         Arc::new(thinker),

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::models::qwen3_omni::Thinker;
 use crate::models::{CausalLm, KvCache};
 use crate::preprocess::{chatml, SpecialTokens, TextTokenizer};
 use crate::tensor::DType;
@@ -45,6 +46,17 @@ pub struct KvSpec {
 }
 
 impl KvSpec {
+    /// The cache `Thinker::new_cache` allocates (its compute dtype).
+    pub fn for_thinker(thinker: &Thinker) -> KvSpec {
+        let text = thinker.text_config();
+        KvSpec {
+            layers: text.num_hidden_layers,
+            kv_heads: text.num_key_value_heads,
+            head_dim: text.head_dim(),
+            dtype: thinker.dtype(),
+        }
+    }
+
     pub fn bytes(&self, positions: usize) -> Result<usize> {
         KvCache::bytes_needed(
             self.layers,
