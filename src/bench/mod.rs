@@ -1,11 +1,16 @@
-//! Benchmarks a user can run from the CLI (`omnirt bench kernels`): each figure
-//! is reported next to a physical limit measured in the same run, because the
-//! machines omnirt runs on are shared and noisy.
+//! Benchmarks a user can run from the CLI (`omnirt bench kernels`, `omnirt
+//! bench model`): each figure is reported next to a physical limit measured in
+//! the same run, because the machines omnirt runs on are shared and noisy.
 
 mod kernels;
 mod limits;
+mod model;
 mod report;
 
 pub use kernels::{kernel_suite, suite_cases, time_case, BenchCase, KernelSuiteOptions};
 pub use limits::{measure_limits, HostLimits};
+pub use model::{
+    active_weight_bytes_per_token, bench_prompt, bench_shape_config, model_bench,
+    write_random_checkpoint, ModelBenchOptions, ModelRow, ModelTable, TINY_SHAPE_CONFIG,
+};
 pub use report::{BenchRow, BenchTable};
