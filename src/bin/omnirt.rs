@@ -8,7 +8,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
-use omnirt::bench::{kernel_suite, measure_limits, KernelSuiteOptions};
+use omnirt::bench::{
+    bench_shape_config, kernel_suite, measure_limits, model_bench, write_random_checkpoint,
+    KernelSuiteOptions, ModelBenchOptions, TINY_SHAPE_CONFIG,
+};
 use omnirt::engine::{
     Engine, EngineConfig, Event, FinishReason, GenerateRequest, KvSpec, Prompt, SamplingParams,
     ScoreOptions,
@@ -125,6 +128,40 @@ enum BenchWhat {
         #[arg(long, default_value_t = 0.5)]
         min_seconds: f64,
     },
+    /// Whole-model prefill and decode throughput of a thinker checkpoint, decode
+    /// against the read bandwidth measured in the same run.
+    Model(BenchModelArgs),
+}
+
+#[derive(Args)]
+struct BenchModelArgs {
+    /// Checkpoint directory (config.json + safetensors).
+    #[arg(
+        long,
+        required_unless_present = "random_shape",
+        conflicts_with = "random_shape"
+    )]
+    model: Option<PathBuf>,
+    /// Write a random thinker-only checkpoint of this shape first (bench: ~510 M
+    /// parameters, Qwen3-MoE-shaped; tiny: the test model's shape), then bench it.
+    #[arg(long, value_parser = ["bench", "tiny"])]
+    random_shape: Option<String>,
+    /// Where to write the random checkpoint (default: a temporary directory).
+    #[arg(long, requires = "random_shape")]
+    out: Option<PathBuf>,
+    #[arg(long, default_value_t = 128)]
+    prompt_tokens: usize,
+    #[arg(long, default_value_t = 32)]
+    decode_tokens: usize,
+    /// Compute dtype: f32 or bf16.
+    #[arg(long, default_value = "f32")]
+    dtype: String,
+    /// Quantize the Linear weights at load: q8_0 or q4_0.
+    #[arg(long)]
+    quant: Option<String>,
+    /// Print JSON instead of Markdown.
+    #[arg(long)]
+    json: bool,
 }
 
 fn main() -> ExitCode {
@@ -156,6 +193,9 @@ fn run(cli: Cli) -> omnirt::Result<()> {
                 ..Default::default()
             },
         ),
+        Command::Bench {
+            what: BenchWhat::Model(args),
+        } => bench_model(args),
         Command::Profiles => {
             print_profiles();
             Ok(())
@@ -416,6 +456,106 @@ fn bench_kernels(json: bool, opts: KernelSuiteOptions) -> omnirt::Result<()> {
         println!("{}", table.to_markdown());
     }
     Ok(())
+}
+
+fn bench_model(args: BenchModelArgs) -> omnirt::Result<()> {
+    let dtype = parse_dtype(&args.dtype)?;
+    let quant = parse_quant(args.quant.as_deref())?;
+    let mut _tmp = None;
+    let (dir, label) = match (&args.model, args.random_shape.as_deref()) {
+        (Some(dir), _) => (dir.clone(), dir.display().to_string()),
+        (None, Some(shape)) => {
+            let config = if shape == "tiny" {
+                TINY_SHAPE_CONFIG.to_string()
+            } else {
+                bench_shape_config()
+            };
+            let dir = match &args.out {
+                Some(d) => d.clone(),
+                None => {
+                    let d = std::env::temp_dir()
+                        .join(format!("omnirt-random-{shape}-{}", std::process::id()));
+                    _tmp = Some(TempDir(d.clone()));
+                    d
+                }
+            };
+            eprintln!(
+                "writing a random '{shape}'-shape checkpoint to {} ...",
+                dir.display()
+            );
+            let t0 = Instant::now();
+            write_random_checkpoint(&dir, &config, 42)?;
+            eprintln!("  written in {:.1} s", t0.elapsed().as_secs_f64());
+            (dir, format!("random-{shape}"))
+        }
+        (None, None) => {
+            return Err(Error::InvalidArgument(
+                "pass --model DIR or --random-shape bench|tiny".into(),
+            ))
+        }
+    };
+    let device = Device::cpu();
+    let threads = rayon_threads(&device);
+    eprintln!("measuring this machine's limits ({threads} threads)...");
+    let limits = measure_limits(threads, 512);
+    eprintln!("loading {} ...", dir.display());
+    let t0 = Instant::now();
+    let thinker = Thinker::load(
+        &dir,
+        &LoadOptions {
+            device,
+            dtype,
+            quant,
+        },
+    )?;
+    eprintln!("  loaded in {:.2} s", t0.elapsed().as_secs_f64());
+    let opts = ModelBenchOptions {
+        label,
+        weights: quant.unwrap_or(DType::BF16),
+        compute: dtype,
+        prompt_tokens: args.prompt_tokens,
+        decode_tokens: args.decode_tokens,
+        ..ModelBenchOptions::default()
+    };
+    let table = model_bench(&thinker, thinker.text_config(), &limits, &opts, |s| {
+        eprintln!("  {s}")
+    })?;
+    if args.json {
+        println!("{}", table.to_json());
+    } else {
+        println!("{}", table.to_markdown());
+    }
+    Ok(())
+}
+
+/// Removes a temporary checkpoint directory when dropped.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn parse_dtype(s: &str) -> omnirt::Result<DType> {
+    match s {
+        "f32" => Ok(DType::F32),
+        "bf16" => Ok(DType::BF16),
+        other => Err(Error::InvalidArgument(format!(
+            "--dtype {other}: use f32 or bf16"
+        ))),
+    }
+}
+
+fn parse_quant(s: Option<&str>) -> omnirt::Result<Option<DType>> {
+    match s {
+        None => Ok(None),
+        Some("q8_0") => Ok(Some(DType::Q8_0)),
+        Some("q4_0") => Ok(Some(DType::Q4_0)),
+        Some(other) => Err(Error::InvalidArgument(format!(
+            "--quant {other}: use q8_0 or q4_0"
+        ))),
+    }
 }
 
 fn rayon_threads(device: &Device) -> usize {
