@@ -101,6 +101,23 @@ impl Device {
         self.inner.backend.synchronize()
     }
 
+    /// Run `f` inside the backend's execution context (see `Backend::scoped`):
+    /// wrap a whole forward pass in it so its ops do not pay a thread hand-off each.
+    pub fn scoped<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        let mut f = Some(f);
+        let mut out = None;
+        self.inner.backend.scoped(&mut || {
+            if let Some(f) = f.take() {
+                out = Some(f());
+            }
+        });
+        match out {
+            Some(r) => r,
+            // A backend that never called the closure: run it here.
+            None => (f.take().expect("closure not consumed"))(),
+        }
+    }
+
     /// Counters of ops run on this device since creation (or the last reset).
     pub fn stats(&self) -> StatsSnapshot {
         self.inner.stats.snapshot()

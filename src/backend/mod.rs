@@ -44,6 +44,12 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     fn run(&self, op: &Op, inputs: &[&Tensor], outputs: &mut [OutputSlot<'_>]) -> Result<()>;
     /// Wait until queued work is done.
     fn synchronize(&self) -> Result<()>;
+    /// Run `f` in the backend's execution context. The CPU backend runs it on its
+    /// thread pool, so the many small ops of a decode step start inline instead
+    /// of each waking the pool from outside.
+    fn scoped(&self, f: &mut (dyn FnMut() + Send)) {
+        f()
+    }
     /// Turn host bytes (for example a memory-mapped checkpoint tensor) into a
     /// buffer. Host-memory backends keep them zero-copy.
     fn adopt_host(&self, bytes: crate::checkpoint::MappedBytes) -> Result<Buffer> {

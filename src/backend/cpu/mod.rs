@@ -168,6 +168,10 @@ impl Backend for CpuBackend {
         Ok(())
     }
 
+    fn scoped(&self, f: &mut (dyn FnMut() + Send)) {
+        self.pool.install(f)
+    }
+
     fn adopt_host(&self, bytes: MappedBytes) -> Result<Buffer> {
         Ok(Box::new(HostBuffer::from_mapped(bytes)?))
     }

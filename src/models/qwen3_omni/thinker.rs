@@ -415,8 +415,11 @@ impl CausalLm for Thinker {
     }
 
     fn forward(&self, ids: &[u32], cache: &mut KvCache, want: LogitsFor) -> Result<Tensor> {
-        let x = self.embed(ids)?;
-        let positions = text_positions(cache.len(), ids.len());
-        self.forward_embeds(&x, &positions, cache, want, None)
+        // One hand-off to the device's pool per pass, not one per op.
+        self.device().scoped(|| {
+            let x = self.embed(ids)?;
+            let positions = text_positions(cache.len(), ids.len());
+            self.forward_embeds(&x, &positions, cache, want, None)
+        })
     }
 }
