@@ -10,7 +10,7 @@ use omnirt_kernels::{cast, quant};
 use super::strided;
 use crate::backend::OutputSlot;
 use crate::error::{Error, Result};
-use crate::tensor::{DType, Tensor};
+use crate::tensor::{DType, Layout, Shape, Tensor};
 
 /// The whole storage of a host tensor.
 pub(crate) fn storage_bytes(t: &Tensor) -> Result<&[u8]> {
@@ -44,28 +44,36 @@ pub(crate) fn contiguous_as<T: bytemuck::Pod>(t: &Tensor) -> Result<Cow<'_, [T]>
     Ok(Cow::Owned(out))
 }
 
-/// Rows of a quantized tensor as blocks (outer-dimension views only, so rows stay whole).
-fn quant_blocks<B: bytemuck::Pod>(t: &Tensor) -> Result<Vec<B>> {
-    let blocks = storage_as::<B>(t)?;
-    let per_row = t.shape().last() / 32;
-    let rows = t.shape().rows();
-    let mut out = Vec::with_capacity(rows * per_row);
-    // Outer dims may be strided (narrow on dim 0 keeps rows whole): walk the
-    // outer layout (a 0-d outer layout yields the single row of a 1-D tensor).
-    let row_layout = t.layout();
+/// Whole rows of blocks of a quantized tensor as raw bytes, in row order.
+/// Views of quantized tensors only touch outer dimensions, so rows stay whole;
+/// the outer layout may be strided (a 0-d outer layout is the single row of a
+/// 1-D tensor).
+pub(crate) fn quantized_rows_bytes(t: &Tensor) -> Result<Vec<u8>> {
+    let (bl, bb) = (t.dtype().block_len(), t.dtype().block_bytes());
+    let row_bytes = t.shape().last() / bl * bb;
+    let all = storage_bytes(t)?;
     let rank = t.rank();
-    let outer_layout = crate::tensor::Layout::new(
-        crate::tensor::Shape::new(&row_layout.dims()[..rank - 1]),
-        row_layout.strides()[..rank - 1].to_vec(),
-        row_layout.offset(),
+    let outer = Layout::new(
+        Shape::new(&t.dims()[..rank - 1]),
+        t.layout().strides()[..rank - 1].to_vec(),
+        t.layout().offset(),
     )?;
-    strided::for_each_run(&outer_layout, |start, len, stride| {
+    let mut out = Vec::with_capacity(t.shape().rows() * row_bytes);
+    strided::for_each_run(&outer, |start, len, stride| {
         for i in 0..len {
-            let b = (start + i * stride) / 32;
-            out.extend_from_slice(&blocks[b..b + per_row]);
+            let b = (start + i * stride) / bl * bb;
+            out.extend_from_slice(&all[b..b + row_bytes]);
         }
     });
     Ok(out)
+}
+
+/// Rows of a quantized tensor as blocks.
+fn quant_blocks<B: bytemuck::Pod>(t: &Tensor) -> Result<Vec<B>> {
+    let bytes = quantized_rows_bytes(t)?;
+    let mut blocks = vec![B::zeroed(); bytes.len() / std::mem::size_of::<B>()];
+    bytemuck::cast_slice_mut::<B, u8>(&mut blocks).copy_from_slice(&bytes);
+    Ok(blocks)
 }
 
 /// Any numeric tensor as contiguous f32 values.

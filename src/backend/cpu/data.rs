@@ -3,12 +3,13 @@
 use std::borrow::Cow;
 
 use super::access::{
-    contiguous_as, f32_values, i64_values, out_as, out_bytes, storage_bytes, store_f32,
+    contiguous_as, f32_values, i64_values, out_as, out_bytes, quantized_rows_bytes, storage_bytes,
+    store_f32,
 };
-use super::{input, strided};
+use super::input;
 use crate::backend::OutputSlot;
 use crate::error::{Error, Result};
-use crate::tensor::{DType, Layout, Shape, Tensor};
+use crate::tensor::{DType, Tensor};
 
 /// The elements of a plain (non-quantized) tensor as contiguous raw bytes.
 fn contiguous_bytes(t: &Tensor) -> Result<Cow<'_, [u8]>> {
@@ -28,27 +29,6 @@ fn contiguous_bytes(t: &Tensor) -> Result<Cow<'_, [u8]>> {
         },
         _ => return quantized_rows_bytes(t).map(Cow::Owned),
     })
-}
-
-/// Whole rows of blocks of a quantized tensor (views of outer dims only).
-fn quantized_rows_bytes(t: &Tensor) -> Result<Vec<u8>> {
-    let (bl, bb) = (t.dtype().block_len(), t.dtype().block_bytes());
-    let row_bytes = t.shape().last() / bl * bb;
-    let all = storage_bytes(t)?;
-    let rank = t.rank();
-    let outer = Layout::new(
-        Shape::new(&t.dims()[..rank - 1]),
-        t.layout().strides()[..rank - 1].to_vec(),
-        t.layout().offset(),
-    )?;
-    let mut out = Vec::with_capacity(t.shape().rows() * row_bytes);
-    strided::for_each_run(&outer, |start, len, stride| {
-        for i in 0..len {
-            let b = (start + i * stride) / bl * bb;
-            out.extend_from_slice(&all[b..b + row_bytes]);
-        }
-    });
-    Ok(out)
 }
 
 pub(super) fn cast(inputs: &[&Tensor], out: &mut OutputSlot<'_>) -> Result<()> {

@@ -3,6 +3,8 @@
 //! for B, when they are a transposed row-major matrix), so `x.matmul(w.t())`
 //! does not copy the weight.
 
+use std::borrow::Cow;
+
 use half::{bf16, f16};
 use omnirt_kernels::blocking::CacheInfo;
 use omnirt_kernels::{gemm, quant};
@@ -92,15 +94,15 @@ pub(super) fn matmul(
     let a_offsets = batch_offsets(out_batch, a_batch_dims, &a_batch_strides, 0);
 
     // B: typed storage viewed in place when possible.
-    let b_owned;
-    let b = match b_view(b, transpose_b) {
-        Some(_) => b,
+    let (b, view) = match b_view(b, transpose_b) {
+        Some(view) => (Cow::Borrowed(b), view),
         None => {
-            b_owned = b.contiguous()?;
-            &b_owned
+            let c = b.contiguous()?;
+            let view = b_view(&c, transpose_b).ok_or_else(|| Error::invalid("matmul: B layout"))?;
+            (Cow::Owned(c), view)
         }
     };
-    let view = b_view(b, transpose_b).ok_or_else(|| Error::invalid("matmul: B layout"))?;
+    let b = b.as_ref();
     let b_batch_dims = &b.dims()[..br - 2];
     let b_batch_strides = &b.layout().strides()[..br - 2];
     let b_offsets = batch_offsets(
