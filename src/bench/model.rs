@@ -172,16 +172,19 @@ pub fn write_random_checkpoint(dir: &Path, config_json: &str, seed: u64) -> Resu
     let per_shard = total.div_ceil(shards);
 
     // Contiguous runs of tensors, each run about `per_shard` bytes.
-    let mut groups: Vec<Vec<usize>> = vec![Vec::new()];
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut current = Vec::new();
     let mut acc = 0;
     for (i, (_, shape, _)) in tensors.iter().enumerate() {
-        let last = groups.last_mut().expect("non-empty");
-        if acc >= per_shard && !last.is_empty() && groups.len() < shards {
-            groups.push(Vec::new());
+        if acc >= per_shard && !current.is_empty() && groups.len() + 1 < shards {
+            groups.push(std::mem::take(&mut current));
             acc = 0;
         }
-        groups.last_mut().expect("non-empty").push(i);
+        current.push(i);
         acc += bytes_of(shape);
+    }
+    if !current.is_empty() {
+        groups.push(current);
     }
     let n_files = groups.len();
 

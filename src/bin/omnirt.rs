@@ -444,7 +444,7 @@ fn save_logits(path: &Path, logits: &omnirt::Tensor) -> omnirt::Result<()> {
 
 fn bench_kernels(json: bool, opts: KernelSuiteOptions) -> omnirt::Result<()> {
     let device = Device::cpu();
-    let threads = rayon_threads(&device);
+    let threads = omnirt::backend::cpu::configured_threads();
     eprintln!("measuring this machine's limits ({threads} threads)...");
     let limits = measure_limits(threads, 512);
     let table = kernel_suite(&device, &limits, &opts, |case| {
@@ -495,7 +495,7 @@ fn bench_model(args: BenchModelArgs) -> omnirt::Result<()> {
         }
     };
     let device = Device::cpu();
-    let threads = rayon_threads(&device);
+    let threads = omnirt::backend::cpu::configured_threads();
     eprintln!("measuring this machine's limits ({threads} threads)...");
     let limits = measure_limits(threads, 512);
     eprintln!("loading {} ...", dir.display());
@@ -558,13 +558,6 @@ fn parse_quant(s: Option<&str>) -> omnirt::Result<Option<DType>> {
     }
 }
 
-fn rayon_threads(device: &Device) -> usize {
-    std::env::var("OMNIRT_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(device.profile().cores)
-}
-
 /// The tiny Qwen3-Omni test model, compiled in so the demo reads no files.
 const TINY_CONFIG: &str = include_str!("../../models/tiny-qwen3-omni/config.json");
 const TINY_TOKENIZER: &str = include_str!("../../models/tiny-qwen3-omni/tokenizer.json");
@@ -584,7 +577,7 @@ fn demo() -> omnirt::Result<()> {
     );
     demo_model(&device)?;
     println!();
-    let threads = rayon_threads(&device);
+    let threads = omnirt::backend::cpu::configured_threads();
     let limits = measure_limits(threads, 256);
     let opts = KernelSuiteOptions {
         quick: true,

@@ -80,7 +80,8 @@ impl Linear {
             y = y.add(&b.to_dtype(y.dtype())?)?;
         }
         let mut out_dims = dims;
-        *out_dims.last_mut().unwrap_or(&mut 0) = self.out_features();
+        let last_dim = out_dims.len() - 1; // non-empty: checked above
+        out_dims[last_dim] = self.out_features();
         y.reshape(out_dims)
     }
 }

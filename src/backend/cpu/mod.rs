@@ -26,15 +26,9 @@ pub struct CpuBackend {
 }
 
 impl CpuBackend {
-    /// Threads: `OMNIRT_THREADS` if set, else one per core of the host profile.
+    /// A backend on the host profile with `configured_threads()` threads.
     pub fn new() -> CpuBackend {
-        let profile = host_profile().clone();
-        let threads = std::env::var("OMNIRT_THREADS")
-            .ok()
-            .and_then(|v| v.parse::<usize>().ok())
-            .filter(|&n| n > 0)
-            .unwrap_or(profile.cores);
-        CpuBackend::with_threads(profile, threads)
+        CpuBackend::with_threads(host_profile().clone(), configured_threads())
     }
 
     /// A CPU backend with an explicit profile and thread count.
@@ -74,6 +68,16 @@ impl Default for CpuBackend {
     fn default() -> Self {
         CpuBackend::new()
     }
+}
+
+/// Threads the default CPU backend uses: `OMNIRT_THREADS` if set to a positive
+/// number, else one per core of the host profile.
+pub fn configured_threads() -> usize {
+    std::env::var("OMNIRT_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(host_profile().cores)
 }
 
 /// Checked `offset..offset+len` inside a buffer of `size` bytes.
