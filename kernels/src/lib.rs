@@ -12,8 +12,17 @@
 //!   selected at run time, so users need no rustflags.
 //! - `aarch64.rs`: NEON variant.
 //!
+//! `rvv/` is different: RISC-V Vector kernels for T-Head cores, each paired with a
+//! portable model of the same strip-mined algorithm at any VLEN (see its docs).
+//!
 //! Multi-threaded kernels split work with rayon and so run on whatever pool the
 //! caller installed (`ThreadPool::install`); the CPU backend owns that policy.
+
+// Targets without an AVX2/NEON variant (riscv64) leave some shared helpers unused.
+#![cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    allow(dead_code, unused_variables, unused_imports)
+)]
 
 pub mod blocking;
 pub mod isa;
@@ -34,5 +43,7 @@ pub mod softmax;
 
 pub mod attention;
 pub mod conv;
+
+pub mod rvv;
 
 pub use isa::Isa;
