@@ -38,6 +38,8 @@ for v in "${VLENS[@]}"; do
   echo "== RVV kernel tests under qemu-riscv64, VLEN=$v"
   log=$(mktemp)
   export OMNIRT_EXPECT_RVV_VLEN=$v
+  # QEMU 7.2 runs Zvfh but has no riscv_hwprobe to say so.
+  export OMNIRT_RVV_ZVFH=1
   export CARGO_TARGET_RISCV64GC_UNKNOWN_LINUX_GNU_RUNNER="qemu-riscv64 -L /usr/riscv64-linux-gnu -cpu rv64,v=true,vlen=$v,vext_spec=v1.0"
   # The unit tests of the rvv module, then every kernels/tests/rvv_*.rs file.
   { cargo test -q -p omnirt-kernels --features rvv --target "$TARGET" --lib -- rvv:: \

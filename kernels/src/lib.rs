@@ -21,7 +21,7 @@
 // Targets without an AVX2/NEON variant (riscv64) leave some shared helpers unused.
 #![cfg_attr(
     not(any(target_arch = "x86_64", target_arch = "aarch64")),
-    allow(dead_code, unused_variables, unused_imports)
+    allow(dead_code, unused_variables, unused_imports, unreachable_code)
 )]
 
 pub mod blocking;

@@ -26,9 +26,13 @@
 //! chip profile by the backend), and the register tile from its VLEN.
 
 mod detect;
+pub mod gemm;
+pub mod quant;
+pub mod rowwise;
 mod strip;
 
-pub use detect::native_vlen;
+pub use detect::{native_vlen, native_zvfh};
+pub use gemm::{gemm, RvvWeights};
 pub use strip::{strips, Strips};
 
 use crate::blocking::CacheInfo;
