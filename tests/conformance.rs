@@ -56,10 +56,120 @@ fn matmul_shapes(device: &Device) {
             assert_close(
                 &a.matmul_t(&bq).unwrap().to_vec::<f32>().unwrap(),
                 &want,
-                1e-4,
-                "matmul_t 16-bit",
+                matmul_tolerance(device, dt, k),
+                &format!("matmul_t {dt}"),
             );
         }
+    }
+}
+
+/// Relative tolerance of a matmul with weights in `dt` over depth `k`: f32
+/// accumulation everywhere, except f16 weights on chips that accumulate in fp16
+/// (T-Head cores, as SHL does), where each of the k additions rounds to 11 bits.
+fn matmul_tolerance(device: &Device, dt: DType, k: usize) -> f32 {
+    let fp16_accumulate = device.profile().rvv.is_some_and(|c| c.fp16_accumulate);
+    if dt == DType::F16
+        && fp16_accumulate
+        && device.backend().supports(
+            &omnirt::backend::Op::MatMul { transpose_b: true },
+            &[DType::F32, DType::F16],
+        )
+    {
+        2e-3 * (k as f32).sqrt()
+    } else {
+        1e-4
+    }
+}
+
+/// Every op a backend refuses runs on the CPU and is counted; every op it
+/// accepts is not. Checked for a spread of ops on whatever backend this is.
+fn fallbacks_follow_supports(shared: &Device) {
+    use omnirt::backend::Op;
+    // Counters are per device and other tests run concurrently on the shared
+    // one, so count on a private device of the same backend.
+    let device = &private_device(shared);
+    let mut rng = Rng::new(12);
+    let (x, _) = tensor(&mut rng, &[4, 33], device);
+    let (w, _) = tensor(&mut rng, &[33], device);
+    let (m, _) = tensor(&mut rng, &[5, 33], device);
+    let f32s = |n: usize| vec![DType::F32; n];
+    // (the op as the dispatcher sees it, its input dtypes, how to run it)
+    type Case<'a> = (Op, Vec<DType>, Box<dyn Fn() + 'a>);
+    let cases: Vec<Case> = vec![
+        (
+            Op::MatMul { transpose_b: true },
+            f32s(2),
+            Box::new(|| drop(x.matmul_t(&m).unwrap())),
+        ),
+        (
+            Op::RmsNorm {
+                eps: 1e-6,
+                rounding: Rounding::None,
+            },
+            f32s(2),
+            Box::new(|| drop(x.rms_norm(Some(&w), 1e-6).unwrap())),
+        ),
+        (
+            Op::LayerNorm { eps: 1e-5 },
+            f32s(2),
+            Box::new(|| drop(x.layer_norm(Some(&w), None, 1e-5).unwrap())),
+        ),
+        (
+            Op::Softmax,
+            f32s(1),
+            Box::new(|| drop(x.softmax().unwrap())),
+        ),
+        (
+            Op::Unary(UnaryOp::Silu),
+            f32s(1),
+            Box::new(|| drop(x.unary(UnaryOp::Silu).unwrap())),
+        ),
+        (
+            Op::Unary(UnaryOp::GeluTanh),
+            f32s(1),
+            Box::new(|| drop(x.unary(UnaryOp::GeluTanh).unwrap())),
+        ),
+        (
+            Op::Binary(BinaryOp::Add),
+            f32s(2),
+            Box::new(|| drop(x.add(&w).unwrap())),
+        ),
+        (
+            Op::SwiGlu,
+            f32s(2),
+            Box::new(|| drop(x.swiglu(&x).unwrap())),
+        ),
+        (
+            Op::Reduce(ReduceOp::Sum),
+            f32s(1),
+            Box::new(|| drop(x.reduce(ReduceOp::Sum).unwrap())),
+        ),
+    ];
+    for (op, dtypes, run) in cases {
+        device.reset_stats();
+        run();
+        let stats = device.stats();
+        let s = stats.ops.get(op.name()).copied().unwrap_or_default();
+        let supported = device.backend().supports(&op, &dtypes);
+        assert_eq!(s.calls, 1, "{}: {op:?} calls", device.name());
+        assert_eq!(
+            s.fallbacks,
+            u64::from(!supported),
+            "{}: {op:?} supported = {supported} but fallbacks = {}",
+            device.name(),
+            s.fallbacks
+        );
+    }
+}
+
+/// A new device on the same kind of backend as `d`, with its own counters.
+fn private_device(d: &Device) -> Device {
+    use omnirt::backend::{cpu::CpuBackend, thead::TheadBackend};
+    use std::sync::Arc;
+    match d.name().split_once(':') {
+        None if d.name() == "cpu" => Device::from_backend(Arc::new(CpuBackend::new())),
+        Some(("thead", id)) => Device::from_backend(Arc::new(TheadBackend::new(id).unwrap())),
+        _ => panic!("private_device: add a constructor for backend {}", d.name()),
     }
 }
 
@@ -529,10 +639,20 @@ macro_rules! backend_suite {
             case!(convolutions);
             case!(reductions);
             case!(bf16_activations);
+            case!(fallbacks_follow_supports);
         }
     )*};
 }
 
+// T-Head profiles run everywhere: natively on a RISC-V core with RVV 1.0 at the
+// profile's VLEN, else through the RVV kernels' model (C908 at VLEN 128 and 256,
+// SG2044 at 128 with its caches, C930 at 256 without fp16 accumulation); the PPU
+// has no kernels, so it checks the all-fallback path.
 backend_suite! {
     cpu => Some(Device::cpu()),
+    thead_c908_v128 => Some(Device::thead("c908-v128").unwrap()),
+    thead_c908_v256 => Some(Device::thead("c908-v256").unwrap()),
+    thead_c920v2 => Some(Device::thead("c920v2").unwrap()),
+    thead_c930 => Some(Device::thead("c930").unwrap()),
+    thead_ppu => Some(Device::thead("ppu").unwrap()),
 }

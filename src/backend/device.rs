@@ -2,11 +2,13 @@
 //! dispatcher that sends each op to it (or, when it cannot run the op, to the
 //! CPU, counting the fallback).
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
-use super::stats::DeviceStats;
+use super::stats::{DeviceStats, Record};
+use super::thead::TheadBackend;
 use super::{cpu::CpuBackend, Backend, OutputSlot, StatsSnapshot};
-use super::{DeviceBuffer, Op};
+use super::{Cost, DeviceBuffer, Op};
 use crate::error::{Error, Result};
 use crate::profile::ChipProfile;
 use crate::tensor::{DType, Layout, Shape, Tensor};
@@ -48,11 +50,24 @@ impl Device {
         )))
     }
 
-    /// A T-Head chip profile (XuanTie RVV cores or the PPU).
+    /// A T-Head chip profile (XuanTie RVV cores or the PPU): native RVV kernels
+    /// on a matching RISC-V core, else their model with projected chip times (see
+    /// `backend::thead`). One shared device per profile.
     pub fn thead(profile: &str) -> Result<Device> {
-        Err(Error::Unsupported(format!(
-            "thead:{profile}: the T-Head backend is not part of this build yet; use Device::cpu()"
-        )))
+        static DEVICES: OnceLock<Mutex<HashMap<String, Device>>> = OnceLock::new();
+        let canonical = crate::profile::known_profile(profile)
+            .map(|p| p.id)
+            .unwrap_or_else(|| profile.to_string());
+        let mut devices = DEVICES
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(d) = devices.get(&canonical) {
+            return Ok(d.clone());
+        }
+        let device = Device::from_backend(Arc::new(TheadBackend::new(profile)?));
+        devices.insert(canonical, device.clone());
+        Ok(device)
     }
 
     /// `cpu`, `cuda:N` or `thead:PROFILE`.
@@ -161,10 +176,11 @@ impl Device {
         let out_shapes: Vec<(&Shape, DType)> = outputs.iter().map(|(s, d)| (s, *d)).collect();
         let cost = op.cost(&in_shapes, &out_shapes);
         let dtypes: Vec<DType> = inputs.iter().map(|t| t.dtype()).collect();
+        let started = std::time::Instant::now();
 
         if self.inner.backend.supports(op, &dtypes) {
             let result = self.run_here(op, inputs, outputs);
-            self.inner.stats.record(op.name(), cost, false);
+            self.record(op, cost, &dtypes, false, started);
             return result;
         }
         let cpu = Device::cpu();
@@ -175,15 +191,49 @@ impl Device {
                 dtypes.iter().map(|d| d.name()).collect::<Vec<_>>()
             )));
         }
-        // Fallback: move inputs to the CPU, run there, move results back.
+        // Fallback: hand the inputs to the CPU, run there, hand the results back.
         let moved: Vec<Tensor> = inputs
             .iter()
-            .map(|t| t.to_device(&cpu))
+            .map(|t| self.hand_over(t, &cpu))
             .collect::<Result<_>>()?;
         let moved_refs: Vec<&Tensor> = moved.iter().collect();
         let results = cpu.execute(op, &moved_refs, outputs)?;
-        self.inner.stats.record(op.name(), cost, true);
-        results.iter().map(|t| t.to_device(self)).collect()
+        let back = results
+            .iter()
+            .map(|t| cpu.hand_over(t, self))
+            .collect::<Result<_>>();
+        self.record(op, cost, &dtypes, true, started);
+        back
+    }
+
+    /// `t` (on `self`) as a tensor on `to`: the same storage when both sides keep
+    /// their buffers in host memory, else a copy.
+    fn hand_over(&self, t: &Tensor, to: &Device) -> Result<Tensor> {
+        let host_both = self.inner.backend.shares_host_memory()
+            && to.inner.backend.shares_host_memory()
+            && t.storage_host_bytes().is_some();
+        if host_both {
+            Ok(t.relabelled(to))
+        } else {
+            t.to_device(to)
+        }
+    }
+
+    fn record(
+        &self,
+        op: &Op,
+        cost: Cost,
+        dtypes: &[DType],
+        fallback: bool,
+        started: std::time::Instant,
+    ) {
+        let record = Record {
+            cost,
+            fallback,
+            seconds: started.elapsed().as_secs_f64(),
+            projected_seconds: self.inner.backend.projected_seconds(op, &cost, dtypes),
+        };
+        self.inner.stats.record(op.name(), record);
     }
 
     fn run_here(

@@ -7,6 +7,7 @@ pub mod cpu;
 mod device;
 mod op;
 mod stats;
+pub mod thead;
 
 pub use buffer::{Buffer, DeviceBuffer, HostBuffer};
 pub use device::Device;
@@ -49,6 +50,18 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     /// of each waking the pool from outside.
     fn scoped(&self, f: &mut (dyn FnMut() + Send)) {
         f()
+    }
+    /// Time this op would take on the chip the backend stands in for (T-Head
+    /// profiles on another host), from the chip's roofline. `None` for backends
+    /// that run on the chip itself, where measured time is the truth.
+    fn projected_seconds(&self, op: &Op, cost: &Cost, dtypes: &[DType]) -> Option<f64> {
+        let _ = (op, cost, dtypes);
+        None
+    }
+    /// Whether this backend's buffers are plain host memory that the CPU backend
+    /// can read in place (then a CPU fallback moves no bytes).
+    fn shares_host_memory(&self) -> bool {
+        false
     }
     /// Turn host bytes (for example a memory-mapped checkpoint tensor) into a
     /// buffer. Host-memory backends keep them zero-copy.

@@ -4,6 +4,7 @@
 //! reports against the measured figure).
 
 use super::{ChipKind, ChipProfile, Figure};
+use super::{RvvCaps, RvvVersion};
 use crate::tensor::DType;
 use omnirt_kernels::isa::HostFeatures;
 use std::sync::OnceLock;
@@ -19,7 +20,7 @@ fn detect() -> ChipProfile {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    let vector_bits = features.vector_bits();
+    let vector_bits = omnirt_kernels::rvv::native_vlen().unwrap_or(features.vector_bits());
     let cache = |level: u32, kind: &str| read_cache_size(level, kind);
     let l1d = cache(1, "Data").unwrap_or(32 << 10);
     let l2 = cache(2, "Unified").unwrap_or(512 << 10);
@@ -57,6 +58,16 @@ fn detect() -> ChipProfile {
         l2_bytes: l2,
         l3_bytes: l3,
         memory_bytes: 0,
+        // A RISC-V host with RVV 1.0 runs the RVV kernels natively; zvfbfwma and
+        // xtheadvdot are not probed (the kernels do not use them).
+        rvv: omnirt_kernels::rvv::native_vlen().map(|vlen_bits| RvvCaps {
+            version: RvvVersion::V1_0,
+            vlen_bits,
+            zvfh: omnirt_kernels::rvv::native_zvfh(),
+            zvfbfwma: false,
+            xtheadvdot: false,
+            fp16_accumulate: false,
+        }),
         native_dtypes: native,
         notes: vec!["peak is an estimate; `omnirt bench kernels` measures peak and bandwidth"],
     }

@@ -2,7 +2,7 @@
 //! source or says how it was estimated (see `shared/design/thead.md` for the
 //! research behind the T-Head rows). Dense (non-sparse) peaks throughout.
 
-use super::{host_profile, ChipKind, ChipProfile, Figure};
+use super::{host_profile, ChipKind, ChipProfile, Figure, RvvCaps, RvvVersion};
 use crate::tensor::DType;
 
 const NV_H100: &str = "NVIDIA H100 SXM5 datasheet";
@@ -64,6 +64,7 @@ pub fn known_profile(id: &str) -> Option<ChipProfile> {
         l2_bytes: 256 << 10,
         l3_bytes: l2,
         memory_bytes: mem,
+        rvv: None,
         native_dtypes: vec![DType::F32, DType::F16, DType::BF16],
         notes: vec![],
     };
@@ -95,6 +96,17 @@ pub fn known_profile(id: &str) -> Option<ChipProfile> {
         l2_bytes: l2,
         l3_bytes: l3,
         memory_bytes: 0,
+        // RVV 1.0 with zvfh, zvfbfwma and xtheadvdot (GCC's -mcpu=xt-c908 /
+        // xt-c920v2); fp16 GEMM accumulates in fp16 as SHL does. Overridden below
+        // for the 0.7.1 C920 and the C930.
+        rvv: Some(RvvCaps {
+            version: RvvVersion::V1_0,
+            vlen_bits: vlen,
+            zvfh: true,
+            zvfbfwma: true,
+            xtheadvdot: true,
+            fp16_accumulate: true,
+        }),
         native_dtypes: vec![DType::F32, DType::F16],
         notes: vec![],
     };
@@ -136,7 +148,7 @@ pub fn known_profile(id: &str) -> Option<ChipProfile> {
         "ppu" => {
             let mut p = gpu(
                 "ppu", "T-Head PPU (Zhenwu 810E, 96 GB HBM2e)", 0,
-                Figure::Unknown,
+                est(35_400.0, "H20's f32:fp16 ratio (44/148) applied to the derived 119 TFLOPS fp16"),
                 est(119_000.0, "Alibaba Cloud share of China Unicom Qinghai: 1,945 P / 16,384 cards; precision unstated"),
                 Figure::Unknown,
                 est(2_200.0, "4-6 HBM2e stacks x 0.41-0.46 TB/s; midpoint"),
@@ -194,6 +206,14 @@ pub fn known_profile(id: &str) -> Option<ChipProfile> {
                 256 << 10,
                 64 << 20,
             );
+            p.rvv = Some(RvvCaps {
+                version: RvvVersion::XTheadVector0_7_1,
+                vlen_bits: 128,
+                zvfh: true,
+                zvfbfwma: false,
+                xtheadvdot: false,
+                fp16_accumulate: true,
+            });
             p.notes = vec![
                 "RVV 0.7.1 (XTheadVector): not binary compatible with RVV 1.0 and not emulated by QEMU, so omnirt projects this chip from its profile only",
                 "L2 is 1 MB shared per 4-core cluster (256 KiB per core here)",
@@ -236,7 +256,21 @@ pub fn known_profile(id: &str) -> Option<ChipProfile> {
                 0,
             );
             p.peak_gops_int8 = est(6_800.0, "matrix engine 2 TOPS/GHz int8 x 3.4 GHz");
-            p.notes = vec!["RVA23 + Xuantie matrix extension; vector width and memory not public"];
+            // RVA23 mandates RVV 1.0 and Zvfhmin, not Zvfh; xtheadvdot is not
+            // confirmed. VLEN is not public: 256 is an assumption.
+            p.rvv = Some(RvvCaps {
+                version: RvvVersion::V1_0,
+                vlen_bits: 256,
+                zvfh: false,
+                zvfbfwma: false,
+                xtheadvdot: false,
+                fp16_accumulate: false,
+            });
+            p.notes = vec![
+                "RVA23 + Xuantie matrix extension; vector width and memory not public",
+                "VLEN 256 is an assumption (est.); the TITAN vector engine is 512-4096 bit",
+                "no f32/bandwidth figures: projections for this chip are n/p",
+            ];
             p
         }
         _ => return None,

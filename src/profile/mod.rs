@@ -51,6 +51,31 @@ impl Figure {
     }
 }
 
+/// Which RISC-V Vector specification a core implements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RvvVersion {
+    /// Ratified RVV 1.0 (C908, C920v2/SG2044, C930): omnirt's RVV kernels run here.
+    V1_0,
+    /// T-Head's pre-ratification 0.7.1 ("XTheadVector": C906, C910, C920/SG2042).
+    /// Binary-incompatible with 1.0 and not emulated by QEMU: projection only.
+    XTheadVector0_7_1,
+}
+
+/// Vector capabilities of a RISC-V core, as the T-Head backend needs them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RvvCaps {
+    pub version: RvvVersion,
+    pub vlen_bits: usize,
+    /// Vector fp16 arithmetic (Zvfh).
+    pub zvfh: bool,
+    /// bf16 widening FMA (Zvfbfwma).
+    pub zvfbfwma: bool,
+    /// T-Head int8 4-way dot product (XTheadVdot, `vmaqa`).
+    pub xtheadvdot: bool,
+    /// fp16 GEMM accumulates in fp16, as T-Head's SHL does on these cores.
+    pub fp16_accumulate: bool,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChipKind {
     Cpu,
@@ -84,6 +109,8 @@ pub struct ChipProfile {
     pub l3_bytes: usize,
     /// Device memory capacity in bytes (0 when it is host memory).
     pub memory_bytes: u64,
+    /// RISC-V Vector capabilities (`None` for other chips).
+    pub rvv: Option<RvvCaps>,
     /// Dtypes the chip computes natively.
     pub native_dtypes: Vec<DType>,
     /// Free-form notes (ISA version caveats, what is projected).

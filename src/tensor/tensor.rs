@@ -276,6 +276,17 @@ impl Tensor {
         Tensor::from_bytes(&bytes, self.dtype, self.shape().clone(), device)
     }
 
+    /// The same storage seen as a tensor of another host-memory device (the
+    /// dispatcher's zero-copy CPU fallback; see `Backend::shares_host_memory`).
+    pub(crate) fn relabelled(&self, device: &Device) -> Tensor {
+        Tensor {
+            storage: self.storage.clone(),
+            layout: self.layout.clone(),
+            dtype: self.dtype,
+            device: device.clone(),
+        }
+    }
+
     // ---- views -------------------------------------------------------------
 
     fn with_layout(&self, layout: Layout) -> Tensor {

@@ -1,11 +1,12 @@
 //! Unary and binary elementwise ops (binary with NumPy broadcasting), SwiGLU
 //! and SnakeBeta.
 
-use omnirt_kernels::{act, binary as bin};
+use omnirt_kernels::act;
 use rayon::prelude::*;
 
 use super::access::{f32_values, with_f32_output};
 use super::input;
+use super::kernels::KernelSet;
 use crate::backend::{BinaryOp, OutputSlot, UnaryOp};
 use crate::error::Result;
 use crate::tensor::{Layout, Tensor};
@@ -13,37 +14,46 @@ use crate::tensor::{Layout, Tensor};
 /// Elements per parallel task for streaming ops.
 const CHUNK: usize = 1 << 14;
 
-fn par_map2(a: &[f32], b: &[f32], out: &mut [f32], f: impl Fn(&[f32], &[f32], &mut [f32]) + Sync) {
+fn par_map2(
+    a: &[f32],
+    b: &[f32],
+    out: &mut [f32],
+    f: impl Fn(&[f32], &[f32], &mut [f32]) -> Result<()> + Sync,
+) -> Result<()> {
     if a.len() <= CHUNK {
-        f(a, b, out);
+        f(a, b, out)
     } else {
         a.par_chunks(CHUNK)
             .zip(b.par_chunks(CHUNK))
             .zip(out.par_chunks_mut(CHUNK))
-            .for_each(|((a, b), o)| f(a, b, o));
+            .try_for_each(|((a, b), o)| f(a, b, o))
     }
 }
 
-pub(super) fn unary(op: UnaryOp, inputs: &[&Tensor], out: &mut OutputSlot<'_>) -> Result<()> {
+pub(super) fn unary(
+    kernels: &KernelSet,
+    op: UnaryOp,
+    inputs: &[&Tensor],
+    out: &mut OutputSlot<'_>,
+) -> Result<()> {
     let x = f32_values(input(inputs, 0, "unary")?)?;
     with_f32_output(out, |o| {
-        if x.len() <= CHUNK {
-            act::unary(op, &x, o);
-        } else {
-            x.par_chunks(CHUNK)
-                .zip(o.par_chunks_mut(CHUNK))
-                .for_each(|(x, o)| act::unary(op, x, o));
-        }
-        Ok(())
+        par_map2(&x, &x, o, |x, _, o| kernels.unary(op, x, o))
     })
 }
 
-pub(super) fn swiglu(inputs: &[&Tensor], out: &mut OutputSlot<'_>) -> Result<()> {
+pub(super) fn swiglu(
+    kernels: &KernelSet,
+    inputs: &[&Tensor],
+    out: &mut OutputSlot<'_>,
+) -> Result<()> {
     let g = f32_values(input(inputs, 0, "swiglu")?)?;
     let u = f32_values(input(inputs, 1, "swiglu")?)?;
     with_f32_output(out, |o| {
-        par_map2(&g, &u, o, act::swiglu);
-        Ok(())
+        par_map2(&g, &u, o, |g, u, o| {
+            kernels.swiglu(g, u, o);
+            Ok(())
+        })
     })
 }
 
@@ -97,7 +107,12 @@ fn expanded(t: &Tensor, out: &Layout) -> Result<Vec<f32>> {
     Ok(f32_values(&view)?.into_owned())
 }
 
-pub(super) fn binary(op: BinaryOp, inputs: &[&Tensor], out: &mut OutputSlot<'_>) -> Result<()> {
+pub(super) fn binary(
+    kernels: &KernelSet,
+    op: BinaryOp,
+    inputs: &[&Tensor],
+    out: &mut OutputSlot<'_>,
+) -> Result<()> {
     let a = input(inputs, 0, "binary")?;
     let b = input(inputs, 1, "binary")?;
     let layout = out.layout.clone();
@@ -110,15 +125,13 @@ pub(super) fn binary(op: BinaryOp, inputs: &[&Tensor], out: &mut OutputSlot<'_>)
         Some(Pattern::Same) => {
             let bv = f32_values(b)?;
             with_f32_output(out, |o| {
-                par_map2(&av, &bv, o, |a, b, o| bin::binary(op, a, b, o));
-                Ok(())
+                par_map2(&av, &bv, o, |a, b, o| kernels.binary(op, a, b, o))
             })
         }
         Some(Pattern::Scalar) => {
             let s = f32_values(b)?[0];
             with_f32_output(out, |o| {
-                par_map2(&av, &av, o, |a, _, o| bin::binary_scalar(op, a, s, o));
-                Ok(())
+                par_map2(&av, &av, o, |a, _, o| kernels.binary_scalar(op, a, s, o))
             })
         }
         Some(Pattern::Row(dim)) => {
@@ -130,15 +143,13 @@ pub(super) fn binary(op: BinaryOp, inputs: &[&Tensor], out: &mut OutputSlot<'_>)
                 let rows = (CHUNK / dim).max(1) * dim;
                 av.par_chunks(rows)
                     .zip(o.par_chunks_mut(rows))
-                    .for_each(|(a, o)| bin::binary_row_broadcast(op, a, &bv, dim, o));
-                Ok(())
+                    .try_for_each(|(a, o)| kernels.binary_row_broadcast(op, a, &bv, dim, o))
             })
         }
         None => {
             let bv = expanded(b, &layout)?;
             with_f32_output(out, |o| {
-                par_map2(&av, &bv, o, |a, b, o| bin::binary(op, a, b, o));
-                Ok(())
+                par_map2(&av, &bv, o, |a, b, o| kernels.binary(op, a, b, o))
             })
         }
     }

@@ -6,11 +6,11 @@
 use std::borrow::Cow;
 
 use half::{bf16, f16};
-use omnirt_kernels::blocking::CacheInfo;
-use omnirt_kernels::{gemm, quant};
+use omnirt_kernels::quant;
 
 use super::access::{f32_values, storage_as, with_f32_output};
 use super::input;
+use super::kernels::{Gemm, KernelSet, Weights};
 use crate::backend::OutputSlot;
 use crate::error::{Error, Result};
 use crate::tensor::{DType, Tensor};
@@ -74,7 +74,7 @@ fn b_view(b: &Tensor, want_transposed: bool) -> Option<BView> {
 }
 
 pub(super) fn matmul(
-    caches: &CacheInfo,
+    kernels: &KernelSet,
     inputs: &[&Tensor],
     transpose_b: bool,
     out: &mut OutputSlot<'_>,
@@ -116,7 +116,7 @@ pub(super) fn matmul(
         for (bi, (&ao, &bo)) in a_offsets.iter().zip(&b_offsets).enumerate() {
             let a_mat = &a_vals[ao..ao + m * k];
             let c_mat = &mut c[bi * m * n..(bi + 1) * m * n];
-            run_one(caches, b, &view, bo, m, n, k, a_mat, c_mat)?;
+            run_one(kernels, b, &view, bo, m, n, k, a_mat, c_mat)?;
         }
         Ok(())
     })
@@ -124,7 +124,7 @@ pub(super) fn matmul(
 
 #[allow(clippy::too_many_arguments)]
 fn run_one(
-    caches: &CacheInfo,
+    kernels: &KernelSet,
     b: &Tensor,
     view: &BView,
     b_off: usize,
@@ -142,46 +142,20 @@ fn run_one(
         return Ok(());
     }
     let (ld, tr) = (view.ld, view.transposed);
+    let g = Gemm {
+        m,
+        n,
+        k,
+        a,
+        lda: k,
+        ldb: ld,
+        b_transposed: tr,
+        ldc: n,
+    };
     match b.dtype() {
-        DType::F32 => gemm::gemm_f32(
-            caches,
-            m,
-            n,
-            k,
-            a,
-            k,
-            &storage_as::<f32>(b)?[b_off..],
-            ld,
-            tr,
-            c,
-            n,
-        ),
-        DType::BF16 => gemm::gemm_f32_bf16(
-            caches,
-            m,
-            n,
-            k,
-            a,
-            k,
-            &storage_as::<bf16>(b)?[b_off..],
-            ld,
-            tr,
-            c,
-            n,
-        ),
-        DType::F16 => gemm::gemm_f32_f16(
-            caches,
-            m,
-            n,
-            k,
-            a,
-            k,
-            &storage_as::<f16>(b)?[b_off..],
-            ld,
-            tr,
-            c,
-            n,
-        ),
+        DType::F32 => kernels.gemm(&g, Weights::F32(&storage_as::<f32>(b)?[b_off..]), c),
+        DType::BF16 => kernels.gemm(&g, Weights::Bf16(&storage_as::<bf16>(b)?[b_off..]), c),
+        DType::F16 => kernels.gemm(&g, Weights::F16(&storage_as::<f16>(b)?[b_off..]), c),
         DType::Q8_0 | DType::Q4_0 => {
             // Quantized weights are [n, k] rows of whole blocks (front end guarantees).
             let row_blocks = ld / 32;
@@ -196,10 +170,10 @@ fn run_one(
             let blocks = n * row_blocks;
             if b.dtype() == DType::Q8_0 {
                 let w = &storage_as::<quant::BlockQ8_0>(b)?[first..first + blocks];
-                quant::gemm_q8_0(m, n, k, a, k, w, c, n);
+                kernels.gemm_q8_0(&g, w, c);
             } else {
                 let w = &storage_as::<quant::BlockQ4_0>(b)?[first..first + blocks];
-                quant::gemm_q4_0(m, n, k, a, k, w, c, n);
+                kernels.gemm_q4_0(&g, w, c);
             }
         }
         d => return Err(Error::dtype("matmul", d, "unsupported right operand")),

@@ -6,6 +6,7 @@ mod attention;
 mod conv;
 mod data;
 mod elementwise;
+pub(crate) mod kernels;
 mod matmul;
 mod reduce;
 mod rowwise;
@@ -16,12 +17,12 @@ use crate::checkpoint::MappedBytes;
 use crate::error::{Error, Result};
 use crate::profile::{host_profile, ChipProfile};
 use crate::tensor::{DType, Tensor};
-use omnirt_kernels::blocking::CacheInfo;
+use kernels::KernelSet;
 
 #[derive(Debug)]
 pub struct CpuBackend {
     profile: ChipProfile,
-    caches: CacheInfo,
+    kernels: KernelSet,
     pool: rayon::ThreadPool,
 }
 
@@ -33,6 +34,17 @@ impl CpuBackend {
 
     /// A CPU backend with an explicit profile and thread count.
     pub fn with_threads(profile: ChipProfile, threads: usize) -> CpuBackend {
+        let kernels = KernelSet::Host(profile.cache_info());
+        CpuBackend::with_kernels(profile, threads, kernels)
+    }
+
+    /// Host memory and these op drivers, with another kernel set (the T-Head
+    /// backend runs the RVV kernels this way).
+    pub(crate) fn with_kernels(
+        profile: ChipProfile,
+        threads: usize,
+        kernels: KernelSet,
+    ) -> CpuBackend {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads.max(1))
             .thread_name(|i| format!("omnirt-cpu-{i}"))
@@ -40,10 +52,14 @@ impl CpuBackend {
             .or_else(|_| rayon::ThreadPoolBuilder::new().num_threads(1).build())
             .expect("a one-thread rayon pool can always be built");
         CpuBackend {
-            caches: profile.cache_info(),
+            kernels,
             profile,
             pool,
         }
+    }
+
+    pub(crate) fn kernels(&self) -> &KernelSet {
+        &self.kernels
     }
 
     pub fn threads(&self) -> usize {
@@ -137,7 +153,14 @@ impl Backend for CpuBackend {
     }
 
     fn run(&self, op: &Op, inputs: &[&Tensor], outputs: &mut [OutputSlot<'_>]) -> Result<()> {
-        let caches = &self.caches;
+        let kernels = &self.kernels;
+        if !kernels.covers(op) {
+            return Err(Error::Unsupported(format!(
+                "{}: not in the {} kernel set",
+                op.name(),
+                if kernels.is_rvv() { "RVV" } else { "host" },
+            )));
+        }
         if let Op::TopK { k } = op {
             return self.pool.install(|| reduce::topk(*k, inputs, outputs));
         }
@@ -145,15 +168,17 @@ impl Backend for CpuBackend {
             return Err(Error::invalid(format!("{}: no output slot", op.name())));
         };
         self.pool.install(|| match op {
-            Op::MatMul { transpose_b } => matmul::matmul(caches, inputs, *transpose_b, out),
+            Op::MatMul { transpose_b } => matmul::matmul(kernels, inputs, *transpose_b, out),
             Op::Attention { scale, mask } => attention::attention(inputs, *scale, mask, out),
-            Op::RmsNorm { eps, rounding } => rowwise::rms_norm(inputs, *eps, *rounding, out),
+            Op::RmsNorm { eps, rounding } => {
+                rowwise::rms_norm(kernels, inputs, *eps, *rounding, out)
+            }
             Op::LayerNorm { eps } => rowwise::layer_norm(inputs, *eps, out),
-            Op::Rope { rounding } => rowwise::rope(inputs, *rounding, out),
-            Op::Softmax => rowwise::softmax(inputs, out),
-            Op::Unary(u) => elementwise::unary(*u, inputs, out),
-            Op::Binary(b) => elementwise::binary(*b, inputs, out),
-            Op::SwiGlu => elementwise::swiglu(inputs, out),
+            Op::Rope { rounding } => rowwise::rope(kernels, inputs, *rounding, out),
+            Op::Softmax => rowwise::softmax(kernels, inputs, out),
+            Op::Unary(u) => elementwise::unary(kernels, *u, inputs, out),
+            Op::Binary(b) => elementwise::binary(kernels, *b, inputs, out),
+            Op::SwiGlu => elementwise::swiglu(kernels, inputs, out),
             Op::Snake => elementwise::snake(inputs, out),
             Op::Cast => data::cast(inputs, out),
             Op::Copy => data::copy(inputs, out),
@@ -174,6 +199,10 @@ impl Backend for CpuBackend {
 
     fn scoped(&self, f: &mut (dyn FnMut() + Send)) {
         self.pool.install(f)
+    }
+
+    fn shares_host_memory(&self) -> bool {
+        true
     }
 
     fn adopt_host(&self, bytes: MappedBytes) -> Result<Buffer> {

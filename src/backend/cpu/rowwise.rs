@@ -1,11 +1,12 @@
 //! Ops that work row by row over the last dimension: RMSNorm, LayerNorm,
 //! softmax, RoPE. Rows are split across the pool when there are enough.
 
-use omnirt_kernels::{norm, rope as rope_k, softmax as softmax_k};
+use omnirt_kernels::norm;
 use rayon::prelude::*;
 
 use super::access::{f32_values, with_f32_output};
 use super::input;
+use super::kernels::KernelSet;
 use crate::backend::{OutputSlot, Rounding};
 use crate::error::Result;
 use crate::tensor::Tensor;
@@ -36,6 +37,7 @@ pub(super) fn for_row_groups(
 }
 
 pub(super) fn rms_norm(
+    kernels: &KernelSet,
     inputs: &[&Tensor],
     eps: f32,
     rounding: Rounding,
@@ -47,7 +49,7 @@ pub(super) fn rms_norm(
     let w = inputs.get(1).map(|w| f32_values(w)).transpose()?;
     with_f32_output(out, |o| {
         for_row_groups(&xv, o, dim, |xs, os| {
-            norm::rms_norm_rows(xs, w.as_deref(), dim, eps, rounding, os)
+            kernels.rms_norm_rows(xs, w.as_deref(), dim, eps, rounding, os)
         });
         Ok(())
     })
@@ -67,18 +69,27 @@ pub(super) fn layer_norm(inputs: &[&Tensor], eps: f32, out: &mut OutputSlot<'_>)
     })
 }
 
-pub(super) fn softmax(inputs: &[&Tensor], out: &mut OutputSlot<'_>) -> Result<()> {
+pub(super) fn softmax(
+    kernels: &KernelSet,
+    inputs: &[&Tensor],
+    out: &mut OutputSlot<'_>,
+) -> Result<()> {
     let x = input(inputs, 0, "softmax")?;
     let dim = x.shape().last();
     let xv = f32_values(x)?;
     with_f32_output(out, |o| {
-        for_row_groups(&xv, o, dim, |xs, os| softmax_k::softmax_rows(xs, dim, os));
+        for_row_groups(&xv, o, dim, |xs, os| kernels.softmax_rows(xs, dim, os));
         Ok(())
     })
 }
 
 /// `x [b, s, h, d]` with f32 tables `cos`/`sin` `[b, s, r]`.
-pub(super) fn rope(inputs: &[&Tensor], rounding: Rounding, out: &mut OutputSlot<'_>) -> Result<()> {
+pub(super) fn rope(
+    kernels: &KernelSet,
+    inputs: &[&Tensor],
+    rounding: Rounding,
+    out: &mut OutputSlot<'_>,
+) -> Result<()> {
     let x = input(inputs, 0, "rope")?;
     let cos = f32_values(input(inputs, 1, "rope")?)?;
     let sin = f32_values(input(inputs, 2, "rope")?)?;
@@ -96,7 +107,7 @@ pub(super) fn rope(inputs: &[&Tensor], rounding: Rounding, out: &mut OutputSlot<
             .with_min_len(16)
             .for_each(|(p, (xs, os))| {
                 let (c, s) = (&cos[p * r..(p + 1) * r], &sin[p * r..(p + 1) * r]);
-                rope_k::rope_half_rows(xs, c, s, d, r, rounding, os);
+                kernels.rope_half_rows(xs, c, s, d, r, rounding, os);
             });
         Ok(())
     })
