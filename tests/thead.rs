@@ -56,7 +56,7 @@ const PROMPT: [u32; 12] = [961, 872, 198, 40, 107, 264, 261, 313, 962, 198, 961,
 #[test]
 fn thinker_greedy_tokens_match_the_cpu_on_thead_profiles() {
     let (want, want_logits) = greedy(&Device::cpu(), &PROMPT, 8);
-    for id in ["c908-v128", "c908-v256", "c920v2", "c930"] {
+    for id in ["c908-v128", "c908-v256", "c920", "c920v2", "c930"] {
         let device = Device::thead(id).unwrap();
         device.reset_stats();
         let (got, logits) = greedy(&device, &PROMPT, 8);

@@ -58,6 +58,16 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
         let _ = (op, cost, dtypes);
         None
     }
+    /// How ops execute here, for reports ("native host SIMD (avx2)", "RVV kernel
+    /// model at VLEN 128 on this host; chip time projected", ...).
+    fn execution_note(&self) -> String {
+        "native".to_string()
+    }
+    /// Whether this backend stands in for a chip it does not run on, so the
+    /// chip's times are projections (`projected_seconds`) rather than measured.
+    fn stands_in_for_chip(&self) -> bool {
+        false
+    }
     /// Whether this backend's buffers are plain host memory that the CPU backend
     /// can read in place (then a CPU fallback moves no bytes).
     fn shares_host_memory(&self) -> bool {

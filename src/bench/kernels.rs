@@ -20,6 +20,10 @@ pub struct KernelSuiteOptions {
     /// Bytes of last-level cache to defeat: weights are replicated and cycled so
     /// each iteration reads them from memory.
     pub cache_bytes: usize,
+    /// Divide the suite's sizes (matmul k/n/m > 1, row-op widths, attention
+    /// lengths) by this; 1 runs them as listed. For tests and slow modelled
+    /// backends; use a power of two (at most 8) so quantized blocks still fit.
+    pub shrink: usize,
 }
 
 impl Default for KernelSuiteOptions {
@@ -28,6 +32,7 @@ impl Default for KernelSuiteOptions {
             quick: false,
             min_seconds: 0.5,
             cache_bytes: 32 << 20,
+            shrink: 1,
         }
     }
 }
@@ -100,6 +105,7 @@ fn matmul_case(
 /// The cases of the suite.
 pub fn suite_cases(device: &Device, opts: &KernelSuiteOptions) -> Result<Vec<BenchCase>> {
     let mut cases = Vec::new();
+    let f = opts.shrink.clamp(1, 8);
     let shapes: &[(usize, usize)] = if opts.quick {
         &[(1024, 3072)]
     } else {
@@ -111,7 +117,9 @@ pub fn suite_cases(device: &Device, opts: &KernelSuiteOptions) -> Result<Vec<Ben
         &[1, 128, 512]
     };
     for &(k, n) in shapes {
+        let (k, n) = (k / f, n / f);
         for &m in ms {
+            let m = if m == 1 { 1 } else { m / f };
             for dt in [DType::F32, DType::BF16] {
                 cases.push(matmul_case(device, m, k, n, dt, opts)?);
             }
@@ -122,12 +130,13 @@ pub fn suite_cases(device: &Device, opts: &KernelSuiteOptions) -> Result<Vec<Ben
     }
     if !opts.quick {
         for dt in [DType::BF16, DType::Q8_0, DType::Q4_0] {
-            cases.push(matmul_case(device, 1, 4096, 14336, dt, opts)?);
+            cases.push(matmul_case(device, 1, 4096 / f, 14336 / f, dt, opts)?);
         }
     }
 
     // Row ops at a prefill shape.
     let (rows, d) = if opts.quick { (64, 2048) } else { (512, 4096) };
+    let d = d / f;
     let x = random(&[rows, d], 10, device)?;
     let w = random(&[d], 11, device)?;
     let bytes = 8.0 * (rows * d) as f64;
@@ -189,7 +198,7 @@ pub fn suite_cases(device: &Device, opts: &KernelSuiteOptions) -> Result<Vec<Ben
 
     // Attention: decode against a long cache, and causal prefill.
     let (hq, hkv, hd) = (32, 4, 128);
-    let ctx = if opts.quick { 1024 } else { 4096 };
+    let ctx = (if opts.quick { 1024 } else { 4096 }) / f;
     {
         let q = random(&[1, hq, 1, hd], 20, device)?;
         let k = random(&[1, hkv, ctx, hd], 21, device)?;
@@ -214,7 +223,7 @@ pub fn suite_cases(device: &Device, opts: &KernelSuiteOptions) -> Result<Vec<Ben
         });
     }
     {
-        let s = if opts.quick { 128 } else { 512 };
+        let s = (if opts.quick { 128 } else { 512 }) / f;
         let q = random(&[1, hq, s, hd], 23, device)?;
         let k = random(&[1, hkv, s, hd], 24, device)?;
         let v = random(&[1, hkv, s, hd], 25, device)?;

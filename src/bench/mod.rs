@@ -1,12 +1,18 @@
 //! Benchmarks a user can run from the CLI (`omnirt bench kernels`, `omnirt
-//! bench model`): each figure is reported next to a physical limit measured in
-//! the same run, because the machines omnirt runs on are shared and noisy.
+//! bench model`, `omnirt bench --backends ...`): each figure is reported next
+//! to a physical limit measured in the same run, because the machines omnirt
+//! runs on are shared and noisy.
 
+mod backends;
 mod kernels;
 mod limits;
 mod model;
 mod report;
 
+pub use backends::{
+    backend_bench, parse_backends, BackendBenchOptions, CrossBackendRow, CrossBackendTable,
+    GreedyTokens,
+};
 pub use kernels::{kernel_suite, suite_cases, time_case, BenchCase, KernelSuiteOptions};
 pub use limits::{measure_limits, HostLimits};
 pub use model::{

@@ -27,11 +27,8 @@ pub struct BenchTable {
 
 impl BenchTable {
     pub fn to_markdown(&self) -> String {
-        let mut s = format!("## {}\n\n", self.title);
-        for n in &self.notes {
-            s.push_str(&format!("- {n}\n"));
-        }
-        s.push_str("\n| backend | op | shape | dtype | time | GFLOP/s | GB/s | % roofline | bound | fallbacks |\n");
+        let mut s = markdown_preamble(&self.title, &self.notes);
+        s.push_str("| backend | op | shape | dtype | time | GFLOP/s | GB/s | % roofline | bound | fallbacks |\n");
         s.push_str("|---|---|---|---|---:|---:|---:|---:|---|---:|\n");
         for r in &self.rows {
             s.push_str(&format!(
@@ -52,11 +49,27 @@ impl BenchTable {
     }
 
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+        to_json_pretty(self)
     }
 }
 
-fn format_seconds(s: f64) -> String {
+/// `## title`, the notes as a bullet list, and a blank line before the table.
+pub(super) fn markdown_preamble(title: &str, notes: &[String]) -> String {
+    let mut s = format!("## {title}\n\n");
+    for n in notes {
+        s.push_str(&format!("- {n}\n"));
+    }
+    s.push('\n');
+    s
+}
+
+/// Pretty JSON of a table (an `{"error": ...}` object if it cannot serialize).
+pub(super) fn to_json_pretty<T: Serialize>(table: &T) -> String {
+    serde_json::to_string_pretty(table).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+/// A duration with a unit that keeps 2-3 significant digits (µs, ms or s).
+pub(super) fn format_seconds(s: f64) -> String {
     if s < 1e-3 {
         format!("{:.1} µs", s * 1e6)
     } else if s < 1.0 {

@@ -1,5 +1,6 @@
 //! The `omnirt` command line: `run` (stream a reply), `score` (teacher-forced
-//! log-probs), `demo` (embedded tiny model + kernel table), `bench`, `profiles`.
+//! log-probs), `demo` (embedded tiny model + kernel table), `bench` (kernels,
+//! model, or `--backends` for one table across backends), `profiles`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -9,8 +10,9 @@ use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
 use omnirt::bench::{
-    bench_shape_config, kernel_suite, measure_limits, model_bench, write_random_checkpoint,
-    KernelSuiteOptions, ModelBenchOptions, TINY_SHAPE_CONFIG,
+    backend_bench, bench_shape_config, kernel_suite, measure_limits, model_bench, parse_backends,
+    write_random_checkpoint, BackendBenchOptions, KernelSuiteOptions, ModelBenchOptions,
+    TINY_SHAPE_CONFIG,
 };
 use omnirt::engine::{
     Engine, EngineConfig, Event, FinishReason, GenerateRequest, KvSpec, Prompt, SamplingParams,
@@ -37,11 +39,9 @@ enum Command {
     /// The embedded tiny model (random weights) generating 16 tokens, then the
     /// host profile and a quick kernel table. Reads no files.
     Demo,
-    /// Benchmarks.
-    Bench {
-        #[command(subcommand)]
-        what: BenchWhat,
-    },
+    /// Benchmarks: `bench kernels`, `bench model`, or `bench --backends LIST`
+    /// (the same kernels and model on each backend, one table).
+    Bench(BenchArgs),
     /// List the chip profiles omnirt knows (peaks, bandwidth, caches, sources).
     Profiles,
     /// Generate a reply from a checkpoint, streamed to stdout.
@@ -114,6 +114,42 @@ struct ScoreArgs {
     save_logits: Option<PathBuf>,
 }
 
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct BenchArgs {
+    #[command(subcommand)]
+    what: Option<BenchWhat>,
+    #[command(flatten)]
+    backends: BenchBackendsArgs,
+}
+
+#[derive(Args)]
+struct BenchBackendsArgs {
+    /// Backends to compare, comma separated: cpu, thead:PROFILE (c908-v128,
+    /// c908-v256, c920v2, c930, ppu, ...; see `omnirt profiles`).
+    #[arg(long, value_name = "LIST", required = true)]
+    backends: Option<String>,
+    /// Print JSON instead of Markdown.
+    #[arg(long)]
+    json: bool,
+    /// The quick kernel suite (the default).
+    #[arg(long, conflicts_with = "full")]
+    quick: bool,
+    /// The full kernel suite (larger shapes; slow on modelled T-Head backends).
+    #[arg(long)]
+    full: bool,
+    /// Thinker checkpoint directory (default: the tiny model in models/tiny-qwen3-omni).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    #[arg(long, default_value_t = 32)]
+    prompt_tokens: usize,
+    #[arg(long, default_value_t = 8)]
+    decode_tokens: usize,
+    /// Minimum measured time per kernel case in seconds.
+    #[arg(long, default_value_t = 0.2)]
+    min_seconds: f64,
+}
+
 #[derive(Subcommand)]
 enum BenchWhat {
     /// Kernel throughput against the host's measured FMA peak and read bandwidth.
@@ -178,14 +214,15 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> omnirt::Result<()> {
     match cli.command {
         Command::Demo => demo(),
-        Command::Bench {
+        Command::Bench(BenchArgs {
             what:
-                BenchWhat::Kernels {
+                Some(BenchWhat::Kernels {
                     json,
                     quick,
                     min_seconds,
-                },
-        } => bench_kernels(
+                }),
+            ..
+        }) => bench_kernels(
             json,
             KernelSuiteOptions {
                 quick,
@@ -193,9 +230,14 @@ fn run(cli: Cli) -> omnirt::Result<()> {
                 ..Default::default()
             },
         ),
-        Command::Bench {
-            what: BenchWhat::Model(args),
-        } => bench_model(args),
+        Command::Bench(BenchArgs {
+            what: Some(BenchWhat::Model(args)),
+            ..
+        }) => bench_model(args),
+        Command::Bench(BenchArgs {
+            what: None,
+            backends,
+        }) => bench_backends(backends),
         Command::Profiles => {
             print_profiles();
             Ok(())
@@ -458,6 +500,33 @@ fn bench_kernels(json: bool, opts: KernelSuiteOptions) -> omnirt::Result<()> {
     Ok(())
 }
 
+fn bench_backends(args: BenchBackendsArgs) -> omnirt::Result<()> {
+    let list = args.backends.as_deref().ok_or_else(|| {
+        Error::InvalidArgument(
+            "bench: pass a subcommand (kernels, model) or --backends cpu,thead:c920v2,...".into(),
+        )
+    })?;
+    let devices = parse_backends(list)?;
+    let threads = omnirt::backend::cpu::configured_threads();
+    eprintln!("measuring this machine's limits ({threads} threads)...");
+    let limits = measure_limits(threads, 512);
+    let opts = BackendBenchOptions {
+        quick: args.quick || !args.full,
+        min_seconds: args.min_seconds,
+        model: args.model,
+        prompt_tokens: args.prompt_tokens,
+        decode_tokens: args.decode_tokens,
+        ..BackendBenchOptions::default()
+    };
+    let table = backend_bench(&devices, &limits, &opts, |s| eprintln!("  {s}"))?;
+    if args.json {
+        println!("{}", table.to_json());
+    } else {
+        println!("{}", table.to_markdown());
+    }
+    Ok(())
+}
+
 fn bench_model(args: BenchModelArgs) -> omnirt::Result<()> {
     let dtype = parse_dtype(&args.dtype)?;
     let quant = parse_quant(args.quant.as_deref())?;
@@ -620,16 +689,42 @@ fn demo_model(device: &Device) -> omnirt::Result<()> {
     stream_to_stdout(&engine, request)
 }
 
+/// "RVV 1.0, VLEN 128 (zvfh, xtheadvdot, fp16 acc.)" for RISC-V cores, else the width.
+fn vector_isa(p: &omnirt::profile::ChipProfile) -> String {
+    use omnirt::profile::RvvVersion;
+    let Some(c) = p.rvv else {
+        return format!("{} bit", p.vector_bits);
+    };
+    let version = match c.version {
+        RvvVersion::V1_0 => "RVV 1.0",
+        RvvVersion::XTheadVector0_7_1 => "RVV 0.7.1 (projection only)",
+    };
+    let extras: Vec<&str> = [
+        (c.zvfh, "zvfh"),
+        (c.zvfbfwma, "zvfbfwma"),
+        (c.xtheadvdot, "xtheadvdot"),
+        (c.fp16_accumulate, "fp16 acc."),
+    ]
+    .into_iter()
+    .filter_map(|(on, name)| on.then_some(name))
+    .collect();
+    if extras.is_empty() {
+        format!("{version}, VLEN {}", c.vlen_bits)
+    } else {
+        format!("{version}, VLEN {} ({})", c.vlen_bits, extras.join(", "))
+    }
+}
+
 fn print_profiles() {
-    println!("| id | chip | cores | vector bits | f32 peak | bf16 peak | int8 peak | bandwidth | L1d / L2 / L3 |");
-    println!("|---|---|---:|---:|---|---|---|---|---|");
+    println!("| id | chip | cores | vector | f32 peak | bf16 peak | int8 peak | bandwidth | L1d / L2 / L3 |");
+    println!("|---|---|---:|---|---|---|---|---|---|");
     for p in known_profiles() {
         println!(
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} KiB / {} KiB / {} MiB |",
             p.id,
             p.name,
             p.cores,
-            p.vector_bits,
+            vector_isa(&p),
             p.peak_gflops_f32.describe("GFLOP/s"),
             p.peak_gflops_bf16.describe("GFLOP/s"),
             p.peak_gops_int8.describe("GOP/s"),

@@ -205,6 +205,13 @@ impl Backend for CpuBackend {
         true
     }
 
+    fn execution_note(&self) -> String {
+        match self.kernels {
+            KernelSet::Host(_) => format!("native host SIMD ({})", omnirt_kernels::Isa::best()),
+            KernelSet::Rvv(t) => format!("RVV kernels at VLEN {}", t.vlen_bits()),
+        }
+    }
+
     fn adopt_host(&self, bytes: MappedBytes) -> Result<Buffer> {
         Ok(Box::new(HostBuffer::from_mapped(bytes)?))
     }

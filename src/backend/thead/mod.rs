@@ -174,7 +174,7 @@ impl Backend for TheadBackend {
     }
 
     fn projected_seconds(&self, op: &Op, cost: &Cost, dtypes: &[DType]) -> Option<f64> {
-        if !self.execution.is_projected() {
+        if !self.stands_in_for_chip() {
             return None;
         }
         projection::roofline_seconds(self.profile(), op, cost, dtypes)
@@ -182,6 +182,14 @@ impl Backend for TheadBackend {
 
     fn shares_host_memory(&self) -> bool {
         true
+    }
+
+    fn execution_note(&self) -> String {
+        self.execution.describe()
+    }
+
+    fn stands_in_for_chip(&self) -> bool {
+        self.execution.is_projected()
     }
 
     fn adopt_host(&self, bytes: MappedBytes) -> Result<Buffer> {
