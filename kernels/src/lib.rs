@@ -43,6 +43,7 @@ pub mod softmax;
 
 pub mod attention;
 pub mod conv;
+pub mod cuda_sources;
 
 pub mod rvv;
 
