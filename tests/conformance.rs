@@ -169,6 +169,10 @@ fn private_device(d: &Device) -> Device {
     match d.name().split_once(':') {
         None if d.name() == "cpu" => Device::from_backend(Arc::new(CpuBackend::new())),
         Some(("thead", id)) => Device::from_backend(Arc::new(TheadBackend::new(id).unwrap())),
+        #[cfg(feature = "cuda")]
+        Some(("cuda", n)) => Device::from_backend(Arc::new(
+            omnirt::backend::cuda::CudaBackend::new(n.parse().unwrap()).unwrap(),
+        )),
         _ => panic!("private_device: add a constructor for backend {}", d.name()),
     }
 }
@@ -655,4 +659,5 @@ backend_suite! {
     thead_c920v2 => Some(Device::thead("c920v2").unwrap()),
     thead_c930 => Some(Device::thead("c930").unwrap()),
     thead_ppu => Some(Device::thead("ppu").unwrap()),
+    cuda => Device::cuda(0).ok(),
 }

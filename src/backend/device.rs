@@ -43,10 +43,31 @@ impl Device {
             .clone()
     }
 
-    /// An NVIDIA GPU through the CUDA-class backend.
+    /// An NVIDIA GPU through the CUDA-class backend (one shared device per
+    /// ordinal). Never panics: without a driver, NVRTC or cuBLAS this is a typed
+    /// `Unsupported` error saying what is missing; a bad ordinal is an
+    /// `InvalidArgument` naming the device count.
+    #[cfg(feature = "cuda")]
+    pub fn cuda(ordinal: usize) -> Result<Device> {
+        static DEVICES: OnceLock<Mutex<HashMap<usize, Device>>> = OnceLock::new();
+        let mut devices = DEVICES
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(d) = devices.get(&ordinal) {
+            return Ok(d.clone());
+        }
+        let device = Device::from_backend(Arc::new(super::cuda::CudaBackend::new(ordinal)?));
+        devices.insert(ordinal, device.clone());
+        Ok(device)
+    }
+
+    /// An NVIDIA GPU through the CUDA-class backend: not in this build.
+    #[cfg(not(feature = "cuda"))]
     pub fn cuda(ordinal: usize) -> Result<Device> {
         Err(Error::Unsupported(format!(
-            "cuda:{ordinal}: the CUDA-class backend is not part of this build yet; use Device::cpu()"
+            "cuda:{ordinal}: this build of omnirt has no CUDA backend; rebuild with the `cuda` \
+             feature (on by default), or use Device::cpu() or thead:PROFILE"
         )))
     }
 

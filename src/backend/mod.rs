@@ -4,6 +4,8 @@
 
 mod buffer;
 pub mod cpu;
+#[cfg(feature = "cuda")]
+pub mod cuda;
 mod device;
 mod op;
 mod stats;
