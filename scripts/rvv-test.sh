@@ -21,8 +21,26 @@ if ! command -v qemu-riscv64 >/dev/null || ! command -v riscv64-linux-gnu-gcc >/
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq qemu-user gcc-riscv64-linux-gnu libc6-dev-riscv64-cross >/dev/null
 fi
 TARGET=riscv64gc-unknown-linux-gnu
-if ! rustup target list --installed | grep -q "^$TARGET\$"; then
-  rustup target add "$TARGET"
+# The riscv64 standard library: from rustup when it can fetch it; otherwise the
+# recipe of shared/design/thead.md B.1 (Debian's rustc-web + rust-web-src, with
+# -Zbuild-std). OMNIRT_RVV_DEBIAN_RUST=1 forces the Debian route.
+CARGO=(cargo)
+BUILD_STD=()
+use_debian_rust() {
+  echo "using Debian's rustc-web + rust-web-src with -Zbuild-std"
+  if [ ! -x /usr/bin/cargo ] || ! dpkg -s rust-web-src >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends rustc-web cargo-web rust-web-src >/dev/null
+  fi
+  export RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1
+  CARGO=(/usr/bin/cargo)
+  BUILD_STD=(-Zbuild-std)
+}
+if [ "${OMNIRT_RVV_DEBIAN_RUST:-0}" = 1 ]; then
+  use_debian_rust
+elif ! rustup target list --installed | grep -q "^$TARGET\$" && ! rustup target add "$TARGET"; then
+  use_debian_rust
 fi
 
 export CARGO_TARGET_RISCV64GC_UNKNOWN_LINUX_GNU_LINKER=riscv64-linux-gnu-gcc
@@ -31,7 +49,7 @@ TESTS=()
 for f in kernels/tests/rvv_*.rs; do TESTS+=(--test "$(basename "$f" .rs)"); done
 
 echo "== building the RVV kernel tests for $TARGET"
-cargo test -p omnirt-kernels --features rvv --target "$TARGET" "${TESTS[@]}" --lib --no-run
+"${CARGO[@]}" test "${BUILD_STD[@]}" -p omnirt-kernels --features rvv --target "$TARGET" "${TESTS[@]}" --lib --no-run
 
 total=0
 for v in "${VLENS[@]}"; do
@@ -42,8 +60,8 @@ for v in "${VLENS[@]}"; do
   export OMNIRT_RVV_ZVFH=1
   export CARGO_TARGET_RISCV64GC_UNKNOWN_LINUX_GNU_RUNNER="qemu-riscv64 -L /usr/riscv64-linux-gnu -cpu rv64,v=true,vlen=$v,vext_spec=v1.0"
   # The unit tests of the rvv module, then every kernels/tests/rvv_*.rs file.
-  { cargo test -q -p omnirt-kernels --features rvv --target "$TARGET" --lib -- rvv:: \
-    && cargo test -q -p omnirt-kernels --features rvv --target "$TARGET" "${TESTS[@]}"; } 2>&1 \
+  { "${CARGO[@]}" test "${BUILD_STD[@]}" -q -p omnirt-kernels --features rvv --target "$TARGET" --lib -- rvv:: \
+    && "${CARGO[@]}" test "${BUILD_STD[@]}" -q -p omnirt-kernels --features rvv --target "$TARGET" "${TESTS[@]}"; } 2>&1 \
     | tee "$log" | grep -v "vector version is not specified" || { rm -f "$log"; exit 1; }
   if grep -q "test result: FAILED\|error: test failed" "$log"; then rm -f "$log"; exit 1; fi
   n=$(grep -Eo 'test result: ok\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
