@@ -3,13 +3,14 @@
 //! With one: the thinker generates the same greedy tokens as on the CPU.
 //! Op-level checks live in the shared conformance suite (`cuda` there).
 #![cfg(feature = "cuda")]
+mod common;
 
 use std::path::PathBuf;
 
+use common::greedy::{greedy, PROMPT};
+
 use omnirt::backend::cuda::{self, kernel_table};
-use omnirt::models::qwen3_omni::{LoadOptions, Thinker};
-use omnirt::models::{CausalLm, LogitsFor};
-use omnirt::{DType, Device, Error};
+use omnirt::{Device, Error};
 use omnirt_kernels::cuda_sources::SOURCES;
 
 fn gpu() -> Option<Device> {
@@ -98,49 +99,6 @@ fn every_kernel_the_backend_launches_is_in_the_sources() {
         }
     }
 }
-
-fn model_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/tiny-qwen3-omni")
-}
-
-fn argmax(v: &[f32]) -> u32 {
-    let mut best = 0;
-    for (i, &x) in v.iter().enumerate() {
-        if x > v[best] {
-            best = i;
-        }
-    }
-    best as u32
-}
-
-/// Greedy ids and the last step's logits.
-fn greedy(device: &Device, prompt: &[u32], steps: usize) -> (Vec<u32>, Vec<f32>) {
-    let opts = LoadOptions {
-        device: device.clone(),
-        dtype: DType::F32,
-        quant: None,
-    };
-    let model = Thinker::load(&model_dir(), &opts).expect("load thinker");
-    let mut cache = model.new_cache(prompt.len() + steps).unwrap();
-    let mut logits = model
-        .forward(prompt, &mut cache, LogitsFor::Last)
-        .unwrap()
-        .to_f32_vec()
-        .unwrap();
-    let mut ids = Vec::new();
-    for _ in 0..steps {
-        let next = argmax(&logits);
-        ids.push(next);
-        logits = model
-            .forward(&[next], &mut cache, LogitsFor::Last)
-            .unwrap()
-            .to_f32_vec()
-            .unwrap();
-    }
-    (ids, logits)
-}
-
-const PROMPT: [u32; 12] = [961, 872, 198, 40, 107, 264, 261, 313, 962, 198, 961, 77];
 
 #[test]
 fn thinker_greedy_tokens_match_the_cpu_on_cuda() {

@@ -3,55 +3,11 @@
 //! hot ops, every op gets a projected chip time, and bad profile names are typed
 //! errors. Op-level checks live in the shared conformance suite.
 
-use std::path::PathBuf;
+mod common;
 
+use common::greedy::{greedy, PROMPT};
 use omnirt::backend::thead::{Execution, TheadBackend};
-use omnirt::models::qwen3_omni::{LoadOptions, Thinker};
-use omnirt::models::{CausalLm, LogitsFor};
-use omnirt::{DType, Device, Error};
-
-fn model_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/tiny-qwen3-omni")
-}
-
-fn argmax(v: &[f32]) -> u32 {
-    let mut best = 0;
-    for (i, &x) in v.iter().enumerate() {
-        if x > v[best] {
-            best = i;
-        }
-    }
-    best as u32
-}
-
-/// Greedy ids and the last step's logits.
-fn greedy(device: &Device, prompt: &[u32], steps: usize) -> (Vec<u32>, Vec<f32>) {
-    let opts = LoadOptions {
-        device: device.clone(),
-        dtype: DType::F32,
-        quant: None,
-    };
-    let model = Thinker::load(&model_dir(), &opts).expect("load thinker");
-    let mut cache = model.new_cache(prompt.len() + steps).unwrap();
-    let mut logits = model
-        .forward(prompt, &mut cache, LogitsFor::Last)
-        .unwrap()
-        .to_f32_vec()
-        .unwrap();
-    let mut ids = Vec::new();
-    for _ in 0..steps {
-        let next = argmax(&logits);
-        ids.push(next);
-        logits = model
-            .forward(&[next], &mut cache, LogitsFor::Last)
-            .unwrap()
-            .to_f32_vec()
-            .unwrap();
-    }
-    (ids, logits)
-}
-
-const PROMPT: [u32; 12] = [961, 872, 198, 40, 107, 264, 261, 313, 962, 198, 961, 77];
+use omnirt::{Device, Error};
 
 #[test]
 fn thinker_greedy_tokens_match_the_cpu_on_thead_profiles() {

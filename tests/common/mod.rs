@@ -2,6 +2,7 @@
 //! every backend's results are compared with.
 #![allow(dead_code)]
 
+pub mod greedy;
 pub mod reference;
 
 use omnirt::{Device, Tensor};
