@@ -185,22 +185,25 @@ fn resample_16k_passes_through() {
     assert_eq!(resample_to_16k(&w, 16000).unwrap(), w);
 }
 
-#[test]
-#[ignore = "known gap: rubato output is offset by ~46.6 output samples vs soxr (delay compensation wrong); see report"]
-fn resampled_44k_stereo_is_close_to_reference() {
+/// Resamples `file` (decoded, channel-averaged) and compares with the reference soxr_hq
+/// waveform and features of `case`; returns (waveform rel RMS error, features max
+/// |diff|, features mean |diff|).
+fn resampled_vs_reference(case: &str, file: &str, rate: u32, channels: usize) -> (f64, f64, f64) {
     let m = manifest();
+    let c = &m["cases"][case];
     let pre = AudioPreprocessor::new();
-    let d = pre.decode(&input("stereo_44k.wav")).unwrap();
-    assert_eq!((d.sample_rate, d.channels), (44100, 2));
-    assert_eq!(d.samples.len(), 30870);
-    let ours = resample_to_16k(&d.samples, 44100).unwrap();
-    let reference = waveform("stereo_44k"); // soxr_hq, as librosa.load
-    assert_eq!(ours.len(), reference.len());
+    let d = pre.decode(&input(file)).unwrap();
+    assert_eq!((d.sample_rate, d.channels), (rate, channels));
     assert_eq!(
-        ours.len(),
-        m["cases"]["stereo_44k"]["samples_16k"].as_u64().unwrap() as usize
+        d.samples.len() as u64,
+        c["source_samples"].as_u64().unwrap()
     );
-    // Waveform: relative RMS error away from the two ends (filter edge effects).
+    let ours = resample_to_16k(&d.samples, rate).unwrap();
+    let reference = waveform(case); // soxr_hq, as librosa.load
+    assert_eq!(ours.len(), reference.len());
+    assert_eq!(ours.len() as u64, c["samples_16k"].as_u64().unwrap());
+    // Waveform: relative RMS error away from the two ends (the ends agree too, to
+    // ~3e-4, but keep the measure about the steady state).
     let edge = 64;
     let (mut num, mut den) = (0.0f64, 0.0f64);
     for (a, b) in ours[edge..ours.len() - edge]
@@ -211,11 +214,9 @@ fn resampled_44k_stereo_is_close_to_reference() {
         den += (*b as f64).powi(2);
     }
     let rel = (num / den).sqrt();
-    eprintln!("44.1k->16k waveform relative RMS error vs soxr_hq: {rel:e}");
-    assert!(rel < 2e-3, "waveform rel err {rel}");
 
-    let feat = pre.from_bytes(&input("stereo_44k.wav")).unwrap();
-    let (torch_ref, shape) = tensor("stereo_44k", "input_features");
+    let feat = pre.from_bytes(&input(file)).unwrap();
+    let (torch_ref, shape) = tensor(case, "input_features");
     let e_max = max_abs(&feat, &torch_ref, &shape);
     let e_mean = feat
         .data
@@ -224,9 +225,48 @@ fn resampled_44k_stereo_is_close_to_reference() {
         .map(|(a, b)| (*a as f64 - b).abs())
         .sum::<f64>()
         / torch_ref.len() as f64;
-    eprintln!("44.1k file -> mel vs reference: max |diff| {e_max:e}, mean |diff| {e_mean:e}");
-    assert!(e_mean < 5e-3, "mean {e_mean}");
-    assert!(e_max < 0.1, "max {e_max}");
+    let worst = feat
+        .data
+        .iter()
+        .zip(&torch_ref)
+        .map(|(a, b)| (*a as f64 - b).abs())
+        .enumerate()
+        .fold((0, 0.0), |w, (i, e)| if e > w.1 { (i, e) } else { w })
+        .0;
+    eprintln!(
+        "{case}: {rate} Hz -> 16 kHz waveform rel RMS error vs soxr_hq {rel:e}; \
+         mel vs reference max |diff| {e_max:e} (mel bin {}, frame {}), mean |diff| {e_mean:e}",
+        worst / feat.frames,
+        worst % feat.frames
+    );
+    (rel, e_max, e_mean)
+}
+
+// Tolerances: our filter has soxr_hq's spec (passband end 0.9136 of Nyquist, ~120 dB
+// stopband) but not its structure. Measured: 8.9e-5 (44.1k) and 1.4e-4 (22.05k)
+// relative RMS; features max |diff| 1.7e-2 / 1.0e-2, both in mel bin 127 (the top bin,
+// inside soxr's 7.3-8 kHz transition band), mean ~6e-5. These bounds fail for a
+// quarter-input-sample misalignment (rel 0.2-0.4), a one-output-sample shift (0.4-1.0)
+// and for the old rubato-like cutoff of 0.95 Nyquist (rel 1.9e-3 / 3.3e-3, features
+// max 0.2).
+const WAVE_REL_TOL: f64 = 5e-4;
+const FEAT_MAX_TOL: f64 = 5e-2;
+const FEAT_MEAN_TOL: f64 = 5e-4;
+
+#[test]
+fn resampled_44k_stereo_is_close_to_reference() {
+    let (rel, e_max, e_mean) = resampled_vs_reference("stereo_44k", "stereo_44k.wav", 44100, 2);
+    assert!(rel < WAVE_REL_TOL, "waveform rel err {rel}");
+    assert!(e_mean < FEAT_MEAN_TOL, "mean {e_mean}");
+    assert!(e_max < FEAT_MAX_TOL, "max {e_max}");
+}
+
+#[test]
+fn resampled_22k_mono_is_close_to_reference() {
+    let (rel, e_max, e_mean) = resampled_vs_reference("mono_22k", "mono_22k.wav", 22050, 1);
+    assert!(rel < WAVE_REL_TOL, "waveform rel err {rel}");
+    assert!(e_mean < FEAT_MEAN_TOL, "mean {e_mean}");
+    assert!(e_max < FEAT_MAX_TOL, "max {e_max}");
 }
 
 #[test]

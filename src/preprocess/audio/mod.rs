@@ -4,7 +4,8 @@
 //! checkpoint (qwen3-omni.md §2.4, §7.1), plus the audio token count (§7.4).
 //!
 //! * [`decode`]: WAV (hound), FLAC / MP3 / Ogg-Vorbis (symphonia); channel mean.
-//! * [`resample`]: any rate to 16 kHz (rubato windowed sinc); 16 kHz passes through.
+//! * [`resample`]: any rate to 16 kHz (a polyphase Kaiser-windowed sinc shaped like
+//!   the reference's soxr_hq, exact rational timing); 16 kHz passes through.
 //! * [`mel`]: reflect-padded centred STFT, Hann 400, hop 160, Slaney mel bank,
 //!   `log10(max(x,1e-10))`, `max(x, max-8)`, `(x+4)/4`.
 //!
