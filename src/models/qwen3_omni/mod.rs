@@ -5,6 +5,7 @@ pub mod audio_encoder;
 pub mod config;
 pub mod layer;
 pub mod moe;
+pub mod multimodal;
 pub mod positions;
 pub mod thinker;
 pub mod vision;
