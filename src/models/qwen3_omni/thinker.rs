@@ -10,6 +10,9 @@ use std::path::Path;
 use super::attention::Attention;
 use super::layer::{DecoderLayer, FeedForward};
 use super::moe::SparseMoe;
+use super::multimodal::{
+    merge_embeddings, Deepstack, MultimodalEmbeds, MultimodalTokens, MERGE_OP,
+};
 use super::positions::{rope_for, text_positions, Positions};
 use super::weights::{Init, Weights};
 use super::{Qwen3OmniConfig, TextConfig};
@@ -309,6 +312,56 @@ impl Thinker {
         positions: &Positions,
         cache: &mut KvCache,
         want: LogitsFor,
+        trace: Option<&mut ThinkerTrace>,
+    ) -> Result<Tensor> {
+        self.forward_embeds_deepstack(x, positions, None, cache, want, trace)
+    }
+
+    /// A multimodal prompt (qwen3-omni.md §5.1): embeds the processor-expanded
+    /// `ids`, puts the image / video / audio embeddings at their pad positions
+    /// (per modality in sequence order), runs the decoder at `positions` (from
+    /// [`rope_index`](super::multimodal::rope_index)) and adds the DeepStack
+    /// level `k` at the visual positions after decoder layer `k`. A pad count
+    /// that differs from the embedding rows is `Error::Shape { op:
+    /// multimodal::MERGE_OP, .. }`. Later (text) tokens go through
+    /// [`forward_embeds`](Self::forward_embeds) at
+    /// [`decode_positions`](super::multimodal::decode_positions).
+    pub fn forward_multimodal(
+        &self,
+        ids: &[u32],
+        media: &MultimodalEmbeds,
+        positions: &Positions,
+        cache: &mut KvCache,
+        want: LogitsFor,
+        trace: Option<&mut ThinkerTrace>,
+    ) -> Result<Tensor> {
+        self.device().scoped(|| {
+            let tokens = MultimodalTokens::from_thinker(&self.config.thinker_config);
+            let text = self.embed(ids)?;
+            let (x, deepstack) = merge_embeddings(&text, ids, &tokens, media)?;
+            if let Some(d) = &deepstack {
+                if d.levels.len() > self.layers.len() {
+                    return Err(Error::shape(
+                        MERGE_OP,
+                        format!(
+                            "{} DeepStack levels but only {} decoder layers",
+                            d.levels.len(),
+                            self.layers.len()
+                        ),
+                    ));
+                }
+            }
+            self.forward_embeds_deepstack(&x, positions, deepstack.as_ref(), cache, want, trace)
+        })
+    }
+
+    fn forward_embeds_deepstack(
+        &self,
+        x: &Tensor,
+        positions: &Positions,
+        deepstack: Option<&Deepstack>,
+        cache: &mut KvCache,
+        want: LogitsFor,
         mut trace: Option<&mut ThinkerTrace>,
     ) -> Result<Tensor> {
         let n = x.dim(0)?;
@@ -335,6 +388,9 @@ impl Thinker {
         for (i, layer) in self.layers.iter().enumerate() {
             let (out, lt) = layer.forward(&h, &rope, i, cache)?;
             h = out;
+            if let Some(add) = deepstack.and_then(|d| d.levels.get(i)) {
+                h = h.add(add)?;
+            }
             if let Some(t) = trace.as_deref_mut() {
                 t.hidden_states.push(h.clone());
                 t.attn_outputs.push(lt.attn_output);

@@ -17,8 +17,10 @@
 
 pub mod expand;
 pub mod media;
+pub mod merge;
 pub mod rope_index;
 
 pub use expand::{expand_placeholders, interleave_audio_in_video, MediaToken};
 pub use media::{GridThw, MediaSizes, MultimodalSpec, MultimodalTokens, VideoItem};
+pub use merge::{merge_embeddings, Deepstack, MultimodalEmbeds, PadPositions, MERGE_OP};
 pub use rope_index::{decode_positions, rope_index, RopeIndex};
