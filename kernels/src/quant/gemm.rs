@@ -104,6 +104,48 @@ const ACTIVATION_TILE_BYTES: usize = 128 << 10;
 /// Weight rows kept in L2 while the groups of A rows take turns on them (when m > 4).
 const WEIGHT_SLICE_BYTES: usize = 192 << 10;
 
+/// Validates the shared `C[m×n] = A·Wᵀ` contract of the quantized GEMMs (panics on
+/// caller bugs, with the reason) and handles the empty cases: returns the blocks per
+/// row, or `None` when there is nothing left to compute (C already written).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn check_and_trivial(
+    m: usize,
+    n: usize,
+    k: usize,
+    a_len: usize,
+    lda: usize,
+    w_len: usize,
+    c: &mut [f32],
+    ldc: usize,
+) -> Option<usize> {
+    assert!(k % QK == 0, "gemm: k = {k} is not a multiple of {QK}");
+    let kb = k / QK;
+    assert!(
+        n.checked_mul(kb) == Some(w_len),
+        "gemm: w holds {w_len} blocks, not n × k/32 = {n} × {kb}"
+    );
+    if m > 0 {
+        assert!(lda >= k, "gemm: lda = {lda} < k = {k}");
+        assert!(
+            a_len >= (m - 1) * lda + k,
+            "gemm: a is too short for m = {m}, lda = {lda}"
+        );
+        assert!(ldc >= n, "gemm: ldc = {ldc} < n = {n}");
+        assert!(
+            c.len() >= (m - 1) * ldc + n,
+            "gemm: c is too short for m = {m}, ldc = {ldc}"
+        );
+    }
+    if m == 0 || n == 0 {
+        return None;
+    }
+    if kb == 0 {
+        c.chunks_mut(ldc).take(m).for_each(|row| row[..n].fill(0.0));
+        return None;
+    }
+    Some(kb)
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(super) fn gemm<W: WeightBlock>(
     isa: Isa,
@@ -116,32 +158,9 @@ pub(super) fn gemm<W: WeightBlock>(
     c: &mut [f32],
     ldc: usize,
 ) {
-    assert!(k % QK == 0, "gemm: k = {k} is not a multiple of {QK}");
-    let kb = k / QK;
-    assert!(
-        n.checked_mul(kb) == Some(w.len()),
-        "gemm: w holds {} blocks, not n × k/32 = {n} × {kb}",
-        w.len()
-    );
-    if m > 0 {
-        assert!(lda >= k, "gemm: lda = {lda} < k = {k}");
-        assert!(
-            a.len() >= (m - 1) * lda + k,
-            "gemm: a is too short for m = {m}, lda = {lda}"
-        );
-        assert!(ldc >= n, "gemm: ldc = {ldc} < n = {n}");
-        assert!(
-            c.len() >= (m - 1) * ldc + n,
-            "gemm: c is too short for m = {m}, ldc = {ldc}"
-        );
-    }
-    if m == 0 || n == 0 {
+    let Some(kb) = check_and_trivial(m, n, k, a.len(), lda, w.len(), c, ldc) else {
         return;
-    }
-    if kb == 0 {
-        c.chunks_mut(ldc).take(m).for_each(|row| row[..n].fill(0.0));
-        return;
-    }
+    };
 
     let (dot, layout) = W::dot_rows(isa);
     let qa = QuantizedActivations::new(isa, layout, m, k, a, lda);

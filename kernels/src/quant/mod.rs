@@ -15,6 +15,8 @@
 
 mod activations;
 mod gemm;
+
+pub(crate) use gemm::check_and_trivial;
 mod scalar;
 
 #[cfg(target_arch = "aarch64")]

@@ -226,32 +226,9 @@ fn gemm<W: Weight>(
     c: &mut [f32],
     ldc: usize,
 ) {
-    assert!(k % QK == 0, "gemm: k = {k} is not a multiple of {QK}");
-    let kb = k / QK;
-    assert!(
-        n.checked_mul(kb) == Some(w.len()),
-        "gemm: w holds {} blocks, not n × k/32 = {n} × {kb}",
-        w.len()
-    );
-    if m > 0 {
-        assert!(lda >= k, "gemm: lda = {lda} < k = {k}");
-        assert!(
-            a.len() >= (m - 1) * lda + k,
-            "gemm: a is too short for m = {m}, lda = {lda}"
-        );
-        assert!(ldc >= n, "gemm: ldc = {ldc} < n = {n}");
-        assert!(
-            c.len() >= (m - 1) * ldc + n,
-            "gemm: c is too short for m = {m}, ldc = {ldc}"
-        );
-    }
-    if m == 0 || n == 0 {
+    let Some(kb) = crate::quant::check_and_trivial(m, n, k, a.len(), lda, w.len(), c, ldc) else {
         return;
-    }
-    if kb == 0 {
-        c.chunks_mut(ldc).take(m).for_each(|row| row[..n].fill(0.0));
-        return;
-    }
+    };
 
     // Each A row quantized once, with its scales as f32 for the scale pass.
     let mut qa = vec![BlockQ8_0::default(); m * kb];
