@@ -8,7 +8,8 @@ use std::path::PathBuf;
 
 use omnirt::checkpoint::Checkpoint;
 use omnirt::models::qwen3_omni::multimodal::{
-    decode_positions, rope_index, GridThw, MediaSizes, MultimodalEmbeds, MultimodalSpec, MERGE_OP,
+    decode_positions, rope_index, GridThw, MediaSizes, MultimodalEmbeds, MultimodalSpec, VideoItem,
+    MERGE_OP,
 };
 use omnirt::models::qwen3_omni::vision::VisionEncoder;
 use omnirt::models::qwen3_omni::{AudioEncoder, LoadOptions, Thinker};
@@ -41,6 +42,33 @@ impl Fixture {
     fn ids(&self, name: &str) -> Vec<u32> {
         self.ints(name).into_iter().map(|v| v as u32).collect()
     }
+    /// A `[n, 3]` grid tensor as rows.
+    fn grids(&self, name: &str) -> Vec<[usize; 3]> {
+        self.ints(name)
+            .chunks(3)
+            .map(|c| [c[0] as usize, c[1] as usize, c[2] as usize])
+            .collect()
+    }
+    fn scalar_f64(&self, name: &str) -> Vec<f64> {
+        self.tensor(name)
+            .to_f32_vec()
+            .unwrap()
+            .into_iter()
+            .map(f64::from)
+            .collect()
+    }
+}
+
+fn vision_encoder() -> VisionEncoder {
+    VisionEncoder::load_dir(&model_dir(), &Device::cpu(), DType::F32).unwrap()
+}
+
+fn audio_encoder() -> AudioEncoder {
+    AudioEncoder::load_dir(&model_dir(), &Device::cpu(), DType::F32).unwrap()
+}
+
+fn grid(g: [usize; 3]) -> GridThw {
+    GridThw::new(g[0], g[1], g[2])
 }
 
 fn thinker() -> Thinker {
@@ -263,4 +291,105 @@ fn pad_count_mismatch_is_a_shape_error() {
         matches!(&err, Error::Shape { op, detail } if *op == MERGE_OP && detail.contains("31 audio pad tokens in the prompt but 0 audio")),
         "{err}"
     );
+}
+
+#[test]
+fn video_prompt_matches_reference() {
+    let fx = Fixture::open("video");
+    let t = thinker();
+    let grids = fx.grids("video_grid_thw");
+    assert_eq!(grids, [[2, 4, 4]]);
+    let spg = fx.scalar_f64("video_second_per_grid");
+    assert_eq!(spg, [2.0]);
+    let video = vision_encoder()
+        .forward(&fx.tensor("pixel_values_videos"), &grids)
+        .unwrap();
+    let media = MultimodalEmbeds {
+        video: Some(&video),
+        ..Default::default()
+    };
+    let sizes = MediaSizes {
+        videos: vec![VideoItem {
+            grid: grid(grids[0]),
+            second_per_grid: spg[0],
+            audio_tokens: None,
+        }],
+        ..Default::default()
+    };
+    check_greedy(&fx, &t, &media, &sizes);
+}
+
+#[test]
+fn audio_in_video_prompt_matches_reference() {
+    let fx = Fixture::open("audio_in_video");
+    let t = thinker();
+    let grids = fx.grids("video_grid_thw");
+    assert_eq!(grids, [[2, 4, 4]]);
+    let spg = fx.scalar_f64("video_second_per_grid");
+    assert_eq!(spg, [2.0]);
+    let video = vision_encoder()
+        .forward(&fx.tensor("pixel_values_videos"), &grids)
+        .unwrap();
+    let enc = audio_encoder();
+    let features = fx.tensor("input_features");
+    let frames = features.dims()[1];
+    assert_eq!(frames, 300);
+    assert_eq!(enc.token_count(frames), 39);
+    let audio = enc.forward(&features).unwrap();
+    let media = MultimodalEmbeds {
+        video: Some(&video),
+        audio: Some(&audio),
+        ..Default::default()
+    };
+    let sizes = MediaSizes {
+        videos: vec![VideoItem {
+            grid: grid(grids[0]),
+            second_per_grid: spg[0],
+            audio_tokens: Some(enc.token_count(frames)),
+        }],
+        ..Default::default()
+    };
+    check_greedy(&fx, &t, &media, &sizes);
+}
+
+#[test]
+fn mixed_audio_video_image_prompt_matches_reference() {
+    // Standalone clip, video with its own audio, image: the two clips run as one
+    // audio-encoder batch (sequence order), image and video DeepStack interleave.
+    let fx = Fixture::open("mixed_all");
+    let t = thinker();
+    let venc = vision_encoder();
+    let image_grids = fx.grids("image_grid_thw");
+    assert_eq!(image_grids, [[1, 2, 4]]);
+    let video_grids = fx.grids("video_grid_thw");
+    assert_eq!(video_grids, [[3, 2, 2]]);
+    let spg = fx.scalar_f64("video_second_per_grid");
+    assert_eq!(spg, [1.0]);
+    let image = venc
+        .forward(&fx.tensor("pixel_values"), &image_grids)
+        .unwrap();
+    let video = venc
+        .forward(&fx.tensor("pixel_values_videos"), &video_grids)
+        .unwrap();
+    let enc = audio_encoder();
+    let clips: Vec<usize> = fx.ints("clip_frames").iter().map(|&f| f as usize).collect();
+    assert_eq!(clips, [57, 410]);
+    let audio = enc
+        .forward_clips(&fx.tensor("input_features"), &clips)
+        .unwrap();
+    let media = MultimodalEmbeds {
+        image: Some(&image),
+        video: Some(&video),
+        audio: Some(&audio),
+    };
+    let sizes = MediaSizes {
+        images: vec![grid(image_grids[0])],
+        videos: vec![VideoItem {
+            grid: grid(video_grids[0]),
+            second_per_grid: spg[0],
+            audio_tokens: Some(enc.token_count(clips[1])),
+        }],
+        audios: vec![enc.token_count(clips[0])],
+    };
+    check_greedy(&fx, &t, &media, &sizes);
 }
