@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use omnirt::bench::{
     backend_bench, bench_shape_config, kernel_suite, measure_limits, model_bench, parse_backends,
     write_random_checkpoint, BackendBenchOptions, KernelSuiteOptions, ModelBenchOptions,
@@ -18,8 +18,13 @@ use omnirt::engine::{
     Engine, EngineConfig, Event, FinishReason, GenerateRequest, KvSpec, Prompt, SamplingParams,
     ScoreOptions,
 };
-use omnirt::models::qwen3_omni::{LoadOptions, Qwen3OmniConfig, Thinker};
-use omnirt::preprocess::{Message, SpecialTokens, TextTokenizer};
+use omnirt::models::qwen3_omni::{LoadOptions, MultimodalThinker, Qwen3OmniConfig, Thinker};
+use omnirt::preprocess::audio::DecodedAudio;
+use omnirt::preprocess::image::Rgb8Image;
+use omnirt::preprocess::video::VideoSource;
+use omnirt::preprocess::{
+    AudioSource, ImageSource, Media, MediaOptions, Message, SpecialTokens, TextTokenizer,
+};
 use omnirt::profile::known_profiles;
 use omnirt::{DType, Device, Error};
 
@@ -73,12 +78,47 @@ struct PromptArgs {
     ids: Option<Vec<u32>>,
 }
 
+/// Media inputs. Their placeholders go at the start of the user turn, in the
+/// order the options are given on the command line.
+#[derive(Args)]
+struct MediaArgs {
+    /// An image file (PNG, JPEG, WebP); repeatable.
+    #[arg(long = "image", value_name = "FILE")]
+    images: Vec<PathBuf>,
+    /// An audio file (WAV, FLAC, MP3, Ogg Vorbis); repeatable.
+    #[arg(long = "audio", value_name = "FILE")]
+    audios: Vec<PathBuf>,
+    /// A video file (mp4, webm, mkv, ...; needs `ffmpeg` on PATH) or a
+    /// directory of frames in file-name order; repeatable. Files are sampled at 2 fps.
+    #[arg(long = "video", value_name = "PATH")]
+    videos: Vec<PathBuf>,
+    /// Rate at which a frame directory given to --video was sampled.
+    #[arg(long, default_value_t = 2.0, value_name = "F")]
+    video_fps: f64,
+    /// Use each video's own audio track (the file's, or `audio.wav` in a frame
+    /// directory), interleaved with its frames by time.
+    #[arg(long)]
+    audio_in_video: bool,
+    /// Image pixel budget (default: the checkpoint's preprocessor_config.json).
+    #[arg(long, value_name = "N")]
+    min_pixels: Option<usize>,
+    #[arg(long, value_name = "N")]
+    max_pixels: Option<usize>,
+    /// Per-frame video pixel budget (default 131072 ..= 786432).
+    #[arg(long, value_name = "N")]
+    video_min_pixels: Option<usize>,
+    #[arg(long, value_name = "N")]
+    video_max_pixels: Option<usize>,
+}
+
 #[derive(Args)]
 struct RunArgs {
     #[command(flatten)]
     model: ModelArgs,
     #[command(flatten)]
     prompt: PromptArgs,
+    #[command(flatten)]
+    media: MediaArgs,
     /// System message (with --prompt).
     #[arg(long)]
     system: Option<String>,
@@ -106,6 +146,8 @@ struct ScoreArgs {
     model: ModelArgs,
     #[command(flatten)]
     prompt: PromptArgs,
+    #[command(flatten)]
+    media: MediaArgs,
     /// Apply the chat template to --prompt (default: score the text as is).
     #[arg(long)]
     chat: bool,
@@ -201,8 +243,17 @@ struct BenchModelArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli) {
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    // The order of --image/--audio/--video across kinds is the placeholder order.
+    let order = matches
+        .subcommand()
+        .map(|(_, sub)| media_order(sub))
+        .unwrap_or_default();
+    match run(cli, &order) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -211,7 +262,87 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> omnirt::Result<()> {
+/// Media options in command-line order: `(kind, index within its kind)`.
+fn media_order(m: &ArgMatches) -> Vec<(MediaKind, usize)> {
+    let mut all = Vec::new();
+    for (id, kind) in [
+        ("images", MediaKind::Image),
+        ("audios", MediaKind::Audio),
+        ("videos", MediaKind::Video),
+    ] {
+        if let Ok(Some(idx)) = m.try_get_raw(id).map(|_| m.indices_of(id)) {
+            all.extend(idx.enumerate().map(|(i, at)| (at, kind, i)));
+        }
+    }
+    all.sort();
+    all.into_iter().map(|(_, k, i)| (k, i)).collect()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum MediaKind {
+    Image,
+    Audio,
+    Video,
+}
+
+impl MediaArgs {
+    /// The media in `order` (from [`media_order`]), each path checked to exist.
+    fn media(&self, order: &[(MediaKind, usize)]) -> omnirt::Result<Vec<Media>> {
+        let exists = |flag: &str, p: &Path| {
+            if p.exists() {
+                Ok(())
+            } else {
+                Err(Error::InvalidArgument(format!(
+                    "{flag} {}: no such file or directory",
+                    p.display()
+                )))
+            }
+        };
+        let mut out = Vec::new();
+        for &(kind, i) in order {
+            out.push(match kind {
+                MediaKind::Image => {
+                    exists("--image", &self.images[i])?;
+                    Media::Image(ImageSource::Path(self.images[i].clone()))
+                }
+                MediaKind::Audio => {
+                    exists("--audio", &self.audios[i])?;
+                    Media::Audio(AudioSource::Path(self.audios[i].clone()))
+                }
+                MediaKind::Video => {
+                    exists("--video", &self.videos[i])?;
+                    Media::video_path(self.videos[i].clone(), self.audio_in_video)
+                }
+            });
+        }
+        if self.audio_in_video && self.videos.is_empty() {
+            return Err(Error::InvalidArgument(
+                "--audio-in-video needs a --video".into(),
+            ));
+        }
+        Ok(out)
+    }
+
+    fn options(&self) -> omnirt::Result<MediaOptions> {
+        if !(self.video_fps.is_finite() && self.video_fps > 0.0) {
+            return Err(Error::InvalidArgument(format!(
+                "--video-fps {}: must be a positive number of frames per second",
+                self.video_fps
+            )));
+        }
+        let mut o = MediaOptions {
+            image_min_pixels: self.min_pixels,
+            image_max_pixels: self.max_pixels,
+            video_min_pixels: self.video_min_pixels,
+            video_max_pixels: self.video_max_pixels,
+            ..MediaOptions::default()
+        };
+        o.video.frame_dir_fps = self.video_fps;
+        Ok(o)
+    }
+}
+
+fn run(cli: Cli, media_order: &[(MediaKind, usize)]) -> omnirt::Result<()> {
     match cli.command {
         Command::Demo => demo(),
         Command::Bench(BenchArgs {
@@ -242,13 +373,18 @@ fn run(cli: Cli) -> omnirt::Result<()> {
             print_profiles();
             Ok(())
         }
-        Command::Run(args) => run_model(args),
-        Command::Score(args) => score_model(args),
+        Command::Run(args) => run_model(args, media_order),
+        Command::Score(args) => score_model(args, media_order),
     }
 }
 
-/// Loads the thinker and tokenizer of `args.model` into an engine, with progress on stderr.
-fn load_engine(args: &ModelArgs, kv_budget_bytes: usize) -> omnirt::Result<Engine> {
+/// Loads the thinker (with its vision and audio encoders when `with_media`)
+/// and tokenizer of `args.model` into an engine, with progress on stderr.
+fn load_engine(
+    args: &ModelArgs,
+    kv_budget_bytes: usize,
+    with_media: bool,
+) -> omnirt::Result<Engine> {
     let dir = args.model.as_path();
     if !dir.join("config.json").is_file() {
         return Err(Error::InvalidArgument(format!(
@@ -291,6 +427,25 @@ fn load_engine(args: &ModelArgs, kv_budget_bytes: usize) -> omnirt::Result<Engin
         dtype,
         quant,
     };
+    if with_media {
+        let model = MultimodalThinker::load(dir, &opts)?;
+        eprintln!(
+            "  thinker{}{} loaded in {:.2} s",
+            if model.has_vision() {
+                " + vision encoder"
+            } else {
+                ""
+            },
+            if model.has_audio() {
+                " + audio encoder"
+            } else {
+                ""
+            },
+            t0.elapsed().as_secs_f64()
+        );
+        let tokenizer = load_tokenizer(dir)?;
+        return Engine::multimodal(Arc::new(model), tokenizer, engine_config(kv_budget_bytes));
+    }
     let thinker = Thinker::load(dir, &opts)?;
     eprintln!("  thinker loaded in {:.2} s", t0.elapsed().as_secs_f64());
     let tokenizer = load_tokenizer(dir)?;
@@ -307,6 +462,14 @@ fn load_tokenizer(dir: &Path) -> omnirt::Result<Option<TextTokenizer>> {
     Ok(Some(tok))
 }
 
+fn engine_config(kv_budget_bytes: usize) -> EngineConfig {
+    EngineConfig {
+        kv_budget_bytes,
+        max_concurrent: 1,
+        ..EngineConfig::default()
+    }
+}
+
 fn engine_for(
     thinker: Thinker,
     tokenizer: Option<TextTokenizer>,
@@ -319,11 +482,7 @@ fn engine_for(
         kv,
         special,
         tokenizer,
-        EngineConfig {
-            kv_budget_bytes,
-            max_concurrent: 1,
-            ..EngineConfig::default()
-        },
+        engine_config(kv_budget_bytes),
     )
 }
 
@@ -356,14 +515,21 @@ fn sampling_of(a: &RunArgs) -> SamplingParams {
     }
 }
 
-fn run_model(args: RunArgs) -> omnirt::Result<()> {
-    let engine = load_engine(&args.model, usize::MAX)?;
+fn run_model(args: RunArgs, media_order: &[(MediaKind, usize)]) -> omnirt::Result<()> {
+    let media = args.media.media(media_order)?;
+    let media_options = args.media.options()?;
+    let engine = load_engine(&args.model, usize::MAX, !media.is_empty())?;
     let prompt = prompt_of(&args.prompt, args.system.as_deref())?;
+    if !media.is_empty() {
+        eprintln!("preparing {} media input(s) ...", media.len());
+    }
     let request = GenerateRequest {
         prompt,
         max_new_tokens: args.max_tokens,
         sampling: sampling_of(&args),
         stop_ids: Vec::new(),
+        media,
+        media_options,
     };
     stream_to_stdout(&engine, request)
 }
@@ -420,34 +586,62 @@ fn rate(n: usize, seconds: f64) -> f64 {
     }
 }
 
-fn score_model(args: ScoreArgs) -> omnirt::Result<()> {
-    let engine = load_engine(&args.model, usize::MAX)?;
-    let ids = match (&args.prompt.prompt, &args.prompt.ids) {
-        (Some(text), None) if !args.chat => {
-            let tok = engine.tokenizer().ok_or_else(|| {
-                Error::InvalidArgument(
-                    "--prompt needs tokenizer.json in the model directory; use --ids".into(),
-                )
-            })?;
-            tok.encode(text)?
-        }
-        _ => engine.encode(&prompt_of(&args.prompt, None)?)?,
-    };
-    let t0 = Instant::now();
+fn score_model(args: ScoreArgs, media_order: &[(MediaKind, usize)]) -> omnirt::Result<()> {
+    let media = args.media.media(media_order)?;
+    let media_options = args.media.options()?;
+    let engine = load_engine(&args.model, usize::MAX, !media.is_empty())?;
     let opts = ScoreOptions {
         keep_logits: args.save_logits.is_some(),
     };
-    let result = engine.score_with(&ids, &opts)?;
+    let t0 = Instant::now();
+    let result = if media.is_empty() {
+        let ids = match (&args.prompt.prompt, &args.prompt.ids) {
+            (Some(text), None) if !args.chat => {
+                let tok = engine.tokenizer().ok_or_else(|| {
+                    Error::InvalidArgument(
+                        "--prompt needs tokenizer.json in the model directory; use --ids".into(),
+                    )
+                })?;
+                tok.encode(text)?
+            }
+            _ => engine.encode(&prompt_of(&args.prompt, None)?)?,
+        };
+        engine.score_with(&ids, &opts)?
+    } else {
+        if args.prompt.prompt.is_some() && !args.chat {
+            eprintln!(
+                "note: with media the prompt is chat-templated (the media go into its user turn)"
+            );
+        }
+        let prompt = prompt_of(&args.prompt, None)?;
+        engine.score_prompt(&prompt, &media, &media_options, &opts)?
+    };
+    let ids = &result.ids;
+    let pads: Vec<u32> = engine
+        .media_model()
+        .map(|m| {
+            let t = m.spec().tokens;
+            vec![t.image_pad, t.video_pad, t.audio_pad]
+        })
+        .unwrap_or_default();
     let secs = t0.elapsed().as_secs_f64();
     println!("| position | id | token | logprob |");
     println!("|---:|---:|---|---:|");
+    let mut hidden = 0;
     for (i, lp) in result.token_logprobs.iter().enumerate() {
         let id = ids[i + 1];
+        if pads.contains(&id) {
+            hidden += 1;
+            continue;
+        }
         let token = engine
             .tokenizer()
             .and_then(|t| t.id_to_token(id))
             .unwrap_or_default();
         println!("| {} | {id} | {token:?} | {lp:.4} |", i + 1);
+    }
+    if hidden > 0 {
+        println!("({hidden} media pad positions not shown; they count in the perplexity)");
     }
     println!(
         "perplexity: {:.4} over {} predicted tokens",
@@ -645,6 +839,7 @@ fn demo() -> omnirt::Result<()> {
         p.l3_bytes >> 20
     );
     demo_model(&device)?;
+    demo_multimodal(&device)?;
     println!();
     let threads = omnirt::backend::cpu::configured_threads();
     let limits = measure_limits(threads, 256);
@@ -687,6 +882,85 @@ fn demo_model(device: &Device) -> omnirt::Result<()> {
         .stop_ids(Vec::new());
     print!("prompt: user \"w5 w17 w42\"\nreply:  ");
     stream_to_stdout(&engine, request)
+}
+
+/// The embedded tiny model with random vision and audio encoders, prompted
+/// with a generated image, audio clip and video (frames + audio track).
+fn demo_multimodal(device: &Device) -> omnirt::Result<()> {
+    let config = Qwen3OmniConfig::from_json_str(TINY_CONFIG)?;
+    let opts = LoadOptions {
+        device: device.clone(),
+        ..LoadOptions::default()
+    };
+    let t0 = Instant::now();
+    let model = MultimodalThinker::random(&config, 20250917, &opts)?;
+    let tokenizer = TextTokenizer::from_json(TINY_TOKENIZER)?;
+    let engine = Engine::multimodal(Arc::new(model), Some(tokenizer), engine_config(usize::MAX))?;
+    println!(
+        "\nmultimodal demo: the same tiny thinker with random vision and audio encoders \
+         (built in {:.3} s), prompted with a generated 96x64 image, 1.5 s of audio and a \
+         4-frame video with its own 2 s audio track (interleaved by time). Random weights again: \
+         the reply is meaningless; the point is the whole path (preprocessing, encoders, merge, \
+         3-D positions, streaming).",
+        t0.elapsed().as_secs_f64()
+    );
+    let video = VideoSource::Frames {
+        frames: (0..4).map(|i| demo_frame(64, 48, i)).collect(),
+        fps: 2.0,
+        audio: Some(demo_tone(2.0, 330.0)),
+    };
+    // Small frames keep the demo quick (the default budget upscales to >= 128 tokens a frame).
+    let media_options = MediaOptions {
+        video_min_pixels: Some(4 * 32 * 32),
+        video_max_pixels: Some(16 * 32 * 32),
+        ..MediaOptions::default()
+    };
+    let request = GenerateRequest::text("w5 w17 w42")
+        .max_new_tokens(12)
+        .stop_ids(Vec::new())
+        .with_media(Media::Image(ImageSource::Decoded(demo_frame(96, 64, 0))))
+        .with_media(Media::Audio(AudioSource::Decoded(demo_tone(1.5, 440.0))))
+        .with_media(Media::Video {
+            source: video,
+            with_audio: true,
+        })
+        .media_options(media_options);
+    print!("prompt: user [image] [audio] [video+audio] \"w5 w17 w42\"\nreply:  ");
+    stream_to_stdout(&engine, request)
+}
+
+/// A colour gradient with a bright square that moves with `step`.
+fn demo_frame(width: usize, height: usize, step: usize) -> Rgb8Image {
+    let mut data = Vec::with_capacity(width * height * 3);
+    for y in 0..height {
+        for x in 0..width {
+            let square = (x / 8 + 4 * step) % 12 < 2 && (y / 8) % 4 == 1;
+            let (r, g, b) = if square {
+                (250, 250, 240)
+            } else {
+                ((x * 255 / width) as u8, (y * 255 / height) as u8, 96)
+            };
+            data.extend_from_slice(&[r, g, b]);
+        }
+    }
+    Rgb8Image::from_raw(width, height, data).expect("width x height x 3 bytes")
+}
+
+/// A 16 kHz tone with a slow tremolo.
+fn demo_tone(seconds: f64, hz: f64) -> DecodedAudio {
+    let rate = 16_000u32;
+    let n = (seconds * rate as f64) as usize;
+    let samples = (0..n)
+        .map(|i| {
+            let t = i as f64 / rate as f64;
+            (0.3 * (1.0 + 0.5 * (6.0 * t).sin()) * (std::f64::consts::TAU * hz * t).sin()) as f32
+        })
+        .collect();
+    DecodedAudio {
+        samples,
+        sample_rate: rate,
+        channels: 1,
+    }
 }
 
 /// "RVV 1.0, VLEN 128 (zvfh, xtheadvdot, fp16 acc.)" for RISC-V cores, else the width.

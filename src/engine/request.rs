@@ -1,6 +1,6 @@
 //! What a caller sends (`GenerateRequest`) and what a stream yields (`Event`).
 
-use crate::preprocess::Message;
+use crate::preprocess::{Media, MediaOptions, Message};
 
 use super::SamplingParams;
 
@@ -20,6 +20,11 @@ pub struct GenerateRequest {
     pub sampling: SamplingParams,
     /// Stop ids in addition to the model's (`<|im_end|>`, `<|endoftext|>`).
     pub stop_ids: Vec<u32>,
+    /// Images, audio clips and videos, matched in order to the placeholders
+    /// of their kind. A chat prompt without any placeholder gets them inserted
+    /// at the start of its last user message, in this order.
+    pub media: Vec<Media>,
+    pub media_options: MediaOptions,
 }
 
 impl GenerateRequest {
@@ -34,6 +39,8 @@ impl GenerateRequest {
             max_new_tokens: 128,
             sampling: SamplingParams::greedy(),
             stop_ids: Vec::new(),
+            media: Vec::new(),
+            media_options: MediaOptions::default(),
         }
     }
 
@@ -57,6 +64,17 @@ impl GenerateRequest {
 
     pub fn stop_ids(mut self, ids: Vec<u32>) -> GenerateRequest {
         self.stop_ids = ids;
+        self
+    }
+
+    /// Adds one media item (see [`GenerateRequest::media`]).
+    pub fn with_media(mut self, media: Media) -> GenerateRequest {
+        self.media.push(media);
+        self
+    }
+
+    pub fn media_options(mut self, options: MediaOptions) -> GenerateRequest {
+        self.media_options = options;
         self
     }
 }

@@ -3,7 +3,10 @@
 
 use crate::error::{Error, Result};
 use crate::models::LogitsFor;
+use crate::preprocess::{Media, MediaOptions};
 use crate::tensor::Tensor;
+
+use super::request::Prompt;
 
 use super::sampling::log_prob;
 use super::serving::Engine;
@@ -16,6 +19,8 @@ pub struct ScoreOptions {
 
 #[derive(Clone, Debug)]
 pub struct ScoreResult {
+    /// The scored ids (with media: the expanded prompt, one pad per media token).
+    pub ids: Vec<u32>,
     /// `log p(ids[i] | ids[..i])` for i = 1..n (the first token has no context).
     pub token_logprobs: Vec<f32>,
     /// `exp(-mean(token_logprobs))`.
@@ -31,6 +36,29 @@ impl Engine {
     }
 
     pub fn score_with(&self, ids: &[u32], opts: &ScoreOptions) -> Result<ScoreResult> {
+        self.score_prepared(ids, None, opts)
+    }
+
+    /// Scores a prompt with media (placeholders as in
+    /// [`Engine::encode_with_media`]); the log-probabilities cover every
+    /// position of the expanded prompt, media pads included.
+    pub fn score_prompt(
+        &self,
+        prompt: &Prompt,
+        media: &[Media],
+        media_options: &MediaOptions,
+        opts: &ScoreOptions,
+    ) -> Result<ScoreResult> {
+        let (ids, prepared) = self.prepare(prompt, media, media_options)?;
+        self.score_prepared(&ids, prepared, opts)
+    }
+
+    fn score_prepared(
+        &self,
+        ids: &[u32],
+        prepared: Option<crate::models::qwen3_omni::PreparedPrompt>,
+        opts: &ScoreOptions,
+    ) -> Result<ScoreResult> {
         if ids.len() < 2 {
             return Err(Error::invalid(
                 "scoring needs at least 2 tokens (the first one is only context)",
@@ -41,17 +69,18 @@ impl Engine {
         let _reservation = inner.admission.reserve(inner.kv.bytes(ids.len())?)?;
         let mut cache = inner.model.new_cache(ids.len())?;
         let vocab = inner.model.vocab_size();
+        let chunk = inner.config.prefill_chunk;
         let mut token_logprobs = Vec::with_capacity(ids.len() - 1);
         let mut kept = Vec::new();
         let mut pos = 0;
-        for part in ids.chunks(inner.config.prefill_chunk) {
-            let logits = inner.model.forward(part, &mut cache, LogitsFor::All)?;
+        // Log-probs of one piece of logits as soon as it comes (a long prompt's
+        // logits are never all held unless asked for).
+        let mut consume = |len: usize, logits: Tensor| -> Result<()> {
             let rows = logits.to_f32_vec()?;
-            if rows.len() != part.len() * vocab {
+            if rows.len() != len * vocab {
                 return Err(Error::InvalidArgument(format!(
-                    "model returned {} logits for {} positions of vocab {vocab}",
-                    rows.len(),
-                    part.len()
+                    "model returned {} logits for {len} positions of vocab {vocab}",
+                    rows.len()
                 )));
             }
             for (i, row) in rows.chunks_exact(vocab).enumerate() {
@@ -59,10 +88,27 @@ impl Engine {
                     token_logprobs.push(log_prob(row, next));
                 }
             }
-            pos += part.len();
+            pos += len;
             if opts.keep_logits {
-                kept.push(logits.reshape([part.len(), vocab])?);
+                kept.push(logits.reshape([len, vocab])?);
             }
+            Ok(())
+        };
+        match (&prepared, &inner.media) {
+            (None, _) => {
+                for part in ids.chunks(chunk) {
+                    consume(
+                        part.len(),
+                        inner.model.forward(part, &mut cache, LogitsFor::All)?,
+                    )?;
+                }
+            }
+            // The media prefill chunks inside (encoders run once).
+            (Some(p), Some(media)) => consume(
+                ids.len(),
+                media.prefill(p, &mut cache, LogitsFor::All, chunk)?,
+            )?,
+            (Some(_), None) => return Err(Error::invalid("media prompt without encoders")),
         }
         let mean =
             token_logprobs.iter().map(|&x| x as f64).sum::<f64>() / token_logprobs.len() as f64;
@@ -73,6 +119,7 @@ impl Engine {
             None
         };
         Ok(ScoreResult {
+            ids: ids.to_vec(),
             token_logprobs,
             perplexity: (-mean).exp(),
             logits,

@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::models::qwen3_omni::Thinker;
+use crate::models::qwen3_omni::{MultimodalThinker, PreparedPrompt, Thinker};
 use crate::models::{CausalLm, KvCache};
-use crate::preprocess::{chatml, SpecialTokens, TextTokenizer};
+use crate::preprocess::{chatml, Media, MediaOptions, Message, SpecialTokens, TextTokenizer};
 use crate::tensor::DType;
 
 use super::admission::Admission;
@@ -75,6 +75,8 @@ pub(crate) struct Inner {
     pub(crate) tokenizer: Option<TextTokenizer>,
     pub(crate) config: EngineConfig,
     pub(crate) admission: Arc<Admission>,
+    /// Encoders and processors for requests with media (None: text only).
+    pub(crate) media: Option<Arc<MultimodalThinker>>,
 }
 
 /// Cheap to clone; all clones share the model and the budget.
@@ -114,8 +116,32 @@ impl Engine {
                 tokenizer,
                 config,
                 admission,
+                media: None,
             }),
         })
+    }
+
+    /// An engine over a thinker with its vision and audio encoders: requests
+    /// may carry images, audio and video.
+    pub fn multimodal(
+        model: Arc<MultimodalThinker>,
+        tokenizer: Option<TextTokenizer>,
+        config: EngineConfig,
+    ) -> Result<Engine> {
+        let thinker = Arc::clone(model.thinker());
+        let kv = KvSpec::for_thinker(&thinker);
+        let special = SpecialTokens::from_config(thinker.config());
+        let mut engine = Engine::new(thinker, kv, special, tokenizer, config)?;
+        let inner = Arc::get_mut(&mut engine.inner).ok_or_else(|| {
+            Error::invalid("engine: freshly built engine is shared (internal error)")
+        })?;
+        inner.media = Some(model);
+        Ok(engine)
+    }
+
+    /// The multimodal model, when the engine has one.
+    pub fn media_model(&self) -> Option<&Arc<MultimodalThinker>> {
+        self.inner.media.as_ref()
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -147,6 +173,14 @@ impl Engine {
 
     /// Token ids of a prompt (chat prompts through the ChatML template).
     pub fn encode(&self, prompt: &Prompt) -> Result<Vec<u32>> {
+        self.encode_with_media(prompt, &[])
+    }
+
+    /// Token ids of a prompt with one placeholder per media item. A chat
+    /// prompt that has no placeholder of its own gets them at the start of
+    /// its last user message, in the order of `media` (as the Qwen3-Omni chat
+    /// template writes a user turn whose content lists the media first).
+    pub fn encode_with_media(&self, prompt: &Prompt, media: &[Media]) -> Result<Vec<u32>> {
         match prompt {
             Prompt::Ids(ids) => Ok(ids.clone()),
             Prompt::Chat(messages) => {
@@ -156,9 +190,65 @@ impl Engine {
                          directory that has tokenizer.json",
                     )
                 })?;
-                tok.encode(&chatml(messages))
+                if media.is_empty() {
+                    return tok.encode(&chatml(messages));
+                }
+                let marks = self.placeholders(tok)?;
+                let has_own = messages
+                    .iter()
+                    .any(|m| marks.iter().any(|k| m.content.contains(k.pad.as_str())));
+                if has_own {
+                    return tok.encode(&chatml(messages));
+                }
+                let user = messages
+                    .iter()
+                    .rposition(|m| m.role == "user")
+                    .ok_or_else(|| Error::invalid("media inputs need a user message to go into"))?;
+                let mut prefix = String::new();
+                for m in media {
+                    if let Some(k) = marks.iter().find(|k| k.kind == m.kind()) {
+                        prefix.push_str(&k.text);
+                    }
+                }
+                let mut messages: Vec<Message> = messages.clone();
+                messages[user].content = format!("{prefix}{}", messages[user].content);
+                tok.encode(&chatml(&messages))
             }
         }
+    }
+
+    /// Per media kind: the chat template's text for one item and its pad token.
+    fn placeholders(&self, tok: &TextTokenizer) -> Result<Vec<MediaMark>> {
+        let media = self.inner.media.as_ref().ok_or_else(no_media)?;
+        let t = media.spec().tokens;
+        let name = |id: u32| {
+            tok.id_to_token(id).ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "the tokenizer has no token for special id {id} from config.json; \
+                     the tokenizer and the checkpoint do not belong together"
+                ))
+            })
+        };
+        let (vs, ve) = (name(t.vision_start)?, name(t.vision_end)?);
+        let (a_s, a_e) = (name(t.audio_start)?, name(t.audio_end)?);
+        let (img, vid, aud) = (name(t.image_pad)?, name(t.video_pad)?, name(t.audio_pad)?);
+        Ok(vec![
+            MediaMark {
+                kind: "image",
+                text: format!("{vs}{img}{ve}"),
+                pad: img,
+            },
+            MediaMark {
+                kind: "audio",
+                text: format!("{a_s}{aud}{a_e}"),
+                pad: aud,
+            },
+            MediaMark {
+                kind: "video",
+                text: format!("{vs}{vid}{ve}"),
+                pad: vid,
+            },
+        ])
     }
 
     /// Checks ids against the vocabulary and `n_total` positions against the context.
@@ -188,7 +278,8 @@ impl Engine {
     /// Starts a request. Everything that can be checked up front (ids,
     /// context, sampling settings, KV budget) fails here, before any compute.
     pub fn generate(&self, request: GenerateRequest) -> Result<GenerationStream> {
-        let ids = self.encode(&request.prompt)?;
+        let (ids, prepared) =
+            self.prepare(&request.prompt, &request.media, &request.media_options)?;
         if request.max_new_tokens == 0 {
             return Err(Error::invalid("max_new_tokens must be at least 1"));
         }
@@ -206,6 +297,7 @@ impl Engine {
         Ok(GenerationStream::new(
             Arc::clone(&self.inner),
             ids,
+            prepared,
             request.max_new_tokens,
             stop,
             sampler,
@@ -213,6 +305,41 @@ impl Engine {
             reservation,
         ))
     }
+
+    /// The prompt's ids and, with media, its prepared multimodal inputs
+    /// (expanded ids, positions, preprocessed media). All input errors
+    /// (unreadable or oversized media, placeholder counts) surface here.
+    pub(crate) fn prepare(
+        &self,
+        prompt: &Prompt,
+        media: &[Media],
+        options: &MediaOptions,
+    ) -> Result<(Vec<u32>, Option<PreparedPrompt>)> {
+        if media.is_empty() {
+            return Ok((self.encode(prompt)?, None));
+        }
+        let model = self.inner.media.as_ref().ok_or_else(no_media)?;
+        let ids = self.encode_with_media(prompt, media)?;
+        let prepared = model.prepare(&ids, media, options)?;
+        Ok((prepared.ids.clone(), Some(prepared)))
+    }
+}
+
+/// How the chat template writes one media item.
+struct MediaMark {
+    kind: &'static str,
+    /// `<|vision_start|><|image_pad|><|vision_end|>` and the like.
+    text: String,
+    /// The pad token's text.
+    pad: String,
+}
+
+fn no_media() -> Error {
+    Error::Unsupported(
+        "this engine takes text only: build it with Engine::multimodal (a checkpoint with the \
+         vision and audio encoders) to send images, audio or video"
+            .into(),
+    )
 }
 
 // The engine is shared across threads; keep that a compile-time fact.

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::error::{Error, Result};
+use crate::models::qwen3_omni::PreparedPrompt;
 use crate::models::{KvCache, LogitsFor};
 use crate::preprocess::StreamDecoder;
 
@@ -34,6 +35,8 @@ pub struct GenerationStream {
     engine: Arc<Inner>,
     /// Prompt followed by the generated ids (the repetition penalty reads all).
     ids: Vec<u32>,
+    /// Media inputs of the prompt, consumed by the prefill.
+    prepared: Option<PreparedPrompt>,
     prompt_len: usize,
     max_new: usize,
     stop: Vec<u32>,
@@ -50,9 +53,12 @@ pub struct GenerationStream {
 }
 
 impl GenerationStream {
+    // One call site (Engine::generate); a parameter struct would only rename these.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         engine: Arc<Inner>,
         prompt: Vec<u32>,
+        prepared: Option<PreparedPrompt>,
         max_new: usize,
         stop: Vec<u32>,
         sampler: Sampler,
@@ -63,6 +69,7 @@ impl GenerationStream {
             engine,
             prompt_len: prompt.len(),
             ids: prompt,
+            prepared,
             max_new,
             stop,
             sampler,
@@ -103,7 +110,13 @@ impl GenerationStream {
                 return Err(Error::invalid("stream already ended"));
             };
             let model = &self.engine.model;
-            if prefill {
+            if let Some(prompt) = self.prepared.take() {
+                let media = self.engine.media.as_ref().ok_or_else(|| {
+                    Error::invalid("a media prompt reached an engine without encoders")
+                })?;
+                let chunk = self.engine.config.prefill_chunk;
+                Some(media.prefill(&prompt, cache, LogitsFor::Last, chunk)?)
+            } else if prefill {
                 let mut last = None;
                 for part in self.ids.chunks(self.engine.config.prefill_chunk) {
                     // Long prompts: a cancel between chunks takes effect early.

@@ -10,6 +10,10 @@ pub struct KvCache {
     layers: Vec<(Tensor, Tensor)>,
     len: usize,
     capacity: usize,
+    /// Rotary position of the next token minus `len` (M-RoPE `rope_delta`):
+    /// 0 for text, set by a multimodal prefill whose 3-D positions do not
+    /// advance one per token.
+    rope_delta: f32,
 }
 
 impl KvCache {
@@ -34,6 +38,7 @@ impl KvCache {
             layers: v,
             len: 0,
             capacity,
+            rope_delta: 0.0,
         })
     }
 
@@ -103,8 +108,19 @@ impl KvCache {
         Ok(())
     }
 
+    /// Position offset of the tokens after the stored ones (see the field).
+    pub fn rope_delta(&self) -> f32 {
+        self.rope_delta
+    }
+
+    /// Set by the model after a prefill whose positions are not `0..len`.
+    pub fn set_rope_delta(&mut self, delta: f32) {
+        self.rope_delta = delta;
+    }
+
     /// Forget everything (keeps the memory).
     pub fn clear(&mut self) {
         self.len = 0;
+        self.rope_delta = 0.0;
     }
 }

@@ -1,4 +1,5 @@
-//! Qwen3-Omni (`qwen3_omni_moe`): config and the thinker text decoder.
+//! Qwen3-Omni (`qwen3_omni_moe`): config, the thinker decoder, its vision and
+//! audio encoders, and the multimodal prompt layout.
 
 pub mod attention;
 pub mod audio_encoder;
@@ -6,6 +7,7 @@ pub mod config;
 pub mod layer;
 pub mod moe;
 pub mod multimodal;
+pub mod multimodal_thinker;
 pub mod positions;
 pub mod thinker;
 pub mod vision;
@@ -13,4 +15,5 @@ pub mod weights;
 
 pub use audio_encoder::{AudioConfig, AudioEncoder};
 pub use config::{Qwen3OmniConfig, TextConfig, ThinkerConfig};
+pub use multimodal_thinker::{MultimodalThinker, PreparedPrompt};
 pub use thinker::{LoadOptions, Thinker, ThinkerTrace};

@@ -10,10 +10,11 @@ use std::path::Path;
 use super::attention::Attention;
 use super::layer::{DecoderLayer, FeedForward};
 use super::moe::SparseMoe;
+use super::multimodal::decode_positions;
 use super::multimodal::{
     merge_embeddings, Deepstack, MultimodalEmbeds, MultimodalTokens, MERGE_OP,
 };
-use super::positions::{rope_for, text_positions, Positions};
+use super::positions::{rope_for, Positions};
 use super::weights::{Init, Weights};
 use super::{Qwen3OmniConfig, TextConfig};
 use crate::backend::Device;
@@ -97,11 +98,20 @@ impl Thinker {
     /// Load from a checkpoint directory (`config.json` + safetensors, single
     /// file or sharded).
     pub fn load(dir: &Path, opts: &LoadOptions) -> Result<Thinker> {
-        opts.validate()?;
         let config = Qwen3OmniConfig::from_file(&dir.join("config.json"))?;
         let ckpt = Checkpoint::open(dir)?;
+        Thinker::from_checkpoint(&ckpt, config, opts)
+    }
+
+    /// Load from an opened checkpoint with its parsed `config.json`.
+    pub fn from_checkpoint(
+        ckpt: &Checkpoint,
+        config: Qwen3OmniConfig,
+        opts: &LoadOptions,
+    ) -> Result<Thinker> {
+        opts.validate()?;
         let mut weights =
-            Weights::from_checkpoint(&ckpt, opts.device.clone(), opts.dtype, opts.quant);
+            Weights::from_checkpoint(ckpt, opts.device.clone(), opts.dtype, opts.quant);
         Thinker::build(config, &mut weights, opts)
     }
 
@@ -298,7 +308,7 @@ impl Thinker {
     ) -> Result<(Tensor, ThinkerTrace)> {
         let mut trace = ThinkerTrace::default();
         let x = self.embed(ids)?;
-        let positions = text_positions(cache.len(), ids.len());
+        let positions = next_positions(cache, ids.len());
         let logits = self.forward_embeds(&x, &positions, cache, want, Some(&mut trace))?;
         Ok((logits, trace))
     }
@@ -336,23 +346,91 @@ impl Thinker {
         trace: Option<&mut ThinkerTrace>,
     ) -> Result<Tensor> {
         self.device().scoped(|| {
-            let tokens = MultimodalTokens::from_thinker(&self.config.thinker_config);
-            let text = self.embed(ids)?;
-            let (x, deepstack) = merge_embeddings(&text, ids, &tokens, media)?;
-            if let Some(d) = &deepstack {
-                if d.levels.len() > self.layers.len() {
-                    return Err(Error::shape(
-                        MERGE_OP,
-                        format!(
-                            "{} DeepStack levels but only {} decoder layers",
-                            d.levels.len(),
-                            self.layers.len()
-                        ),
-                    ));
-                }
-            }
+            let (x, deepstack) = self.merge_media(ids, media)?;
             self.forward_embeds_deepstack(&x, positions, deepstack.as_ref(), cache, want, trace)
         })
+    }
+
+    /// [`forward_multimodal`](Self::forward_multimodal) in pieces of at most
+    /// `chunk` positions (bounds activation memory on long media prompts; the
+    /// result equals one pass). `LogitsFor::All` concatenates every chunk's rows.
+    pub fn prefill_multimodal(
+        &self,
+        ids: &[u32],
+        media: &MultimodalEmbeds,
+        positions: &Positions,
+        cache: &mut KvCache,
+        want: LogitsFor,
+        chunk: usize,
+    ) -> Result<Tensor> {
+        if chunk == 0 {
+            return Err(Error::invalid("thinker: prefill chunk must be at least 1"));
+        }
+        let n = ids.len();
+        if positions.iter().any(|r| r.len() != n) {
+            return Err(Error::shape(
+                "thinker",
+                format!("{n} ids but {} positions", positions[0].len()),
+            ));
+        }
+        self.device().scoped(|| {
+            let (x, deepstack) = self.merge_media(ids, media)?;
+            let mut all = Vec::new();
+            let mut last = None;
+            let mut start = 0;
+            while start < n {
+                let len = chunk.min(n - start);
+                let part = x.narrow(0, start, len)?;
+                let pos: Positions =
+                    std::array::from_fn(|r| positions[r][start..start + len].to_vec());
+                let ds = match &deepstack {
+                    Some(d) => Some(Deepstack {
+                        levels: d
+                            .levels
+                            .iter()
+                            .map(|l| l.narrow(0, start, len))
+                            .collect::<Result<_>>()?,
+                    }),
+                    None => None,
+                };
+                let logits =
+                    self.forward_embeds_deepstack(&part, &pos, ds.as_ref(), cache, want, None)?;
+                if want == LogitsFor::All {
+                    all.push(logits);
+                } else {
+                    last = Some(logits);
+                }
+                start += len;
+            }
+            match want {
+                LogitsFor::All => Tensor::cat(&all.iter().collect::<Vec<_>>(), 0),
+                LogitsFor::Last => last.ok_or_else(|| Error::invalid("thinker: no tokens to run")),
+            }
+        })
+    }
+
+    /// Text embeddings of `ids` with the media rows scattered in, plus DeepStack.
+    fn merge_media(
+        &self,
+        ids: &[u32],
+        media: &MultimodalEmbeds,
+    ) -> Result<(Tensor, Option<Deepstack>)> {
+        let tokens = MultimodalTokens::from_thinker(&self.config.thinker_config);
+        let text = self.embed(ids)?;
+        let (x, deepstack) = merge_embeddings(&text, ids, &tokens, media)?;
+        if let Some(d) = &deepstack {
+            if d.levels.len() > self.layers.len() {
+                return Err(Error::shape(
+                    MERGE_OP,
+                    format!(
+                        "{} DeepStack levels but only {} decoder layers",
+                        d.levels.len(),
+                        self.layers.len()
+                    ),
+                ));
+            }
+        }
+        Ok((x, deepstack))
     }
 
     fn forward_embeds_deepstack(
@@ -474,8 +552,14 @@ impl CausalLm for Thinker {
         // One hand-off to the device's pool per pass, not one per op.
         self.device().scoped(|| {
             let x = self.embed(ids)?;
-            let positions = text_positions(cache.len(), ids.len());
+            let positions = next_positions(cache, ids.len());
             self.forward_embeds(&x, &positions, cache, want, None)
         })
     }
+}
+
+/// Positions of `n` tokens after what `cache` holds (text: `len..len + n`;
+/// after a multimodal prompt shifted by its rope delta).
+fn next_positions(cache: &KvCache, n: usize) -> Positions {
+    decode_positions(cache.len(), cache.rope_delta(), n)
 }

@@ -78,6 +78,26 @@ impl Default for DecodeLimits {
     }
 }
 
+impl DecodeLimits {
+    /// A `width x height` image is non-empty and within the limits.
+    pub fn check(&self, width: usize, height: usize) -> Result<()> {
+        let (w, h) = (width, height);
+        if w == 0 || h == 0 {
+            return Err(Error::invalid(format!("image: zero-sized image ({h}x{w})")));
+        }
+        let pixels = w
+            .checked_mul(h)
+            .ok_or_else(|| Error::overflow(format!("image: {h}x{w} pixels")))?;
+        if w > self.max_side || h > self.max_side || pixels > self.max_pixels {
+            return Err(Error::invalid(format!(
+                "image: {h}x{w} ({pixels} pixels) exceeds the limit of {} per side / {} pixels",
+                self.max_side, self.max_pixels
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// Reads and decodes an image file. See [`decode_image`].
 pub fn load_image(path: impl AsRef<Path>, limits: &DecodeLimits) -> Result<Rgb8Image> {
     let path = path.as_ref();
@@ -122,15 +142,7 @@ pub fn decode_image(bytes: &[u8], limits: &DecodeLimits) -> Result<Rgb8Image> {
             "image: zero-sized {format:?} image ({h}x{w})"
         )));
     }
-    let pixels = w
-        .checked_mul(h)
-        .ok_or_else(|| Error::overflow(format!("image: {h}x{w} pixels")))?;
-    if w > limits.max_side || h > limits.max_side || pixels > limits.max_pixels {
-        return Err(Error::invalid(format!(
-            "image: {h}x{w} ({pixels} pixels) exceeds the limit of {} per side / {} pixels",
-            limits.max_side, limits.max_pixels
-        )));
-    }
+    limits.check(w, h)?;
     // Worst case while decoding: 16-bit RGBA, plus the RGB8 output.
     let max_alloc = checked_len(w, h, 8 + 3)? as u64 + (1 << 20);
     let mut io_limits = image::Limits::default();

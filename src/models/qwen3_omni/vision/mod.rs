@@ -135,6 +135,15 @@ fn merger(w: &mut Weights, prefix: &str, c: &VisionConfig, post: bool) -> Result
     })
 }
 
+fn check_compute(dtype: DType, config: &VisionConfig) -> Result<()> {
+    if !matches!(dtype, DType::F32 | DType::BF16) {
+        return Err(Error::InvalidArgument(format!(
+            "vision encoder compute dtype {dtype} is not supported (use f32 or bf16)"
+        )));
+    }
+    config.validate()
+}
+
 impl VisionEncoder {
     /// Load `thinker.visual.*` from `checkpoint` (shapes checked against
     /// `config`); activations in `dtype` (F32 or BF16), weights kept as stored.
@@ -144,15 +153,31 @@ impl VisionEncoder {
         device: &Device,
         dtype: DType,
     ) -> Result<VisionEncoder> {
-        if !matches!(dtype, DType::F32 | DType::BF16) {
-            return Err(Error::InvalidArgument(format!(
-                "vision encoder compute dtype {dtype} is not supported (use f32 or bf16)"
-            )));
-        }
-        config.validate()?;
-        let c = config;
+        check_compute(dtype, config)?;
         let mut w = Weights::from_checkpoint(checkpoint, device.clone(), dtype, None);
-        let w = &mut w;
+        VisionEncoder::build(config, &mut w, device, dtype)
+    }
+
+    /// Deterministic random weights (fan-in scaled): the demo and benchmarks
+    /// that need no files.
+    pub fn random(
+        config: &VisionConfig,
+        seed: u64,
+        device: &Device,
+        dtype: DType,
+    ) -> Result<VisionEncoder> {
+        check_compute(dtype, config)?;
+        let mut w = Weights::random(seed, device.clone(), dtype, None);
+        VisionEncoder::build(config, &mut w, device, dtype)
+    }
+
+    fn build(
+        config: &VisionConfig,
+        w: &mut Weights,
+        device: &Device,
+        dtype: DType,
+    ) -> Result<VisionEncoder> {
+        let c = config;
         let p = PREFIX;
         let (hid, inter) = (c.hidden_size, c.intermediate_size);
 
