@@ -347,13 +347,18 @@ fn elementwise(device: &Device) {
     let mut rng = Rng::new(7);
     let (x, xv) = tensor(&mut rng, &[3, 37], device);
     type Reference = fn(f32) -> f32;
-    let checks: [(UnaryOp, Reference); 4] = [
+    let checks: [(UnaryOp, Reference); 6] = [
         (UnaryOp::Silu, |v| v / (1.0 + (-v).exp())),
         (UnaryOp::Exp, f32::exp),
         (UnaryOp::Sigmoid, |v| 1.0 / (1.0 + (-v).exp())),
         (UnaryOp::GeluTanh, |v| {
             0.5 * v * (1.0 + (0.797_884_6 * (v + 0.044715 * v * v * v)).tanh())
         }),
+        // The vision merger's and the audio tower's exact GELU.
+        (UnaryOp::GeluErf, |v| {
+            (0.5 * v as f64 * (1.0 + r::erf(v as f64 / std::f64::consts::SQRT_2))) as f32
+        }),
+        (UnaryOp::Tanh, f32::tanh),
     ];
     for (op, f) in checks {
         let want: Vec<f32> = xv.iter().map(|&v| f(v)).collect();
@@ -553,6 +558,31 @@ fn convolutions(device: &Device) {
     let (want, l_out) = r::conv1d(&xv, &wv, None, 1, 3, 19, 4, 3, 2, (1, 1), 1, 1);
     assert_eq!(got.dims(), &[1, 4, 1, l_out]);
     assert_close(&got.to_vec::<f32>().unwrap(), &want, 1e-4, "conv2d");
+    // Real 2-D kernels: the audio tower's 3x3 stride-2 padding-1 downsampling
+    // (on a mel chunk of odd size), and an asymmetric grouped case.
+    for &(b, c_in, h, w_in, c_out, kh, kw, stride, pad, groups) in &[
+        (2, 1, 13, 9, 5, 3, 3, (2, 2), (1, 1), 1),
+        (1, 4, 7, 11, 6, 2, 3, (1, 2), (0, 1), 2),
+    ] {
+        let (x, xv) = tensor(&mut rng, &[b, c_in, h, w_in], device);
+        let (w, wv) = tensor(&mut rng, &[c_out, c_in / groups, kh, kw], device);
+        let (bias, bv) = tensor(&mut rng, &[c_out], device);
+        let got = x
+            .conv2d(&w, Some(&bias), stride, pad, (1, 1), groups)
+            .unwrap();
+        let (want, dims) = r::conv2d(
+            &xv,
+            &wv,
+            &bv,
+            [b, c_in, h, w_in],
+            [c_out, kh, kw],
+            stride,
+            pad,
+            groups,
+        );
+        assert_eq!(got.dims(), &dims);
+        assert_close(&got.to_vec::<f32>().unwrap(), &want, 1e-4, "conv2d 2-D");
+    }
 }
 
 fn reductions(device: &Device) {

@@ -331,6 +331,13 @@ fn bad_media_inputs_give_clear_errors() {
         "{err}"
     );
 
+    // Placeholders but no media at all.
+    let req = GenerateRequest::chat(vec![Message::user(
+        "<|audio_start|><|audio_pad|><|audio_end|>w1",
+    )]);
+    let err = e.generate(req).err().expect("pads without media");
+    assert!(err.to_string().contains("no media were given"), "{err}");
+
     // After all that, a good request still runs.
     let (ids, _) = run(
         &e,

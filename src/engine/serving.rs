@@ -316,7 +316,22 @@ impl Engine {
         options: &MediaOptions,
     ) -> Result<(Vec<u32>, Option<PreparedPrompt>)> {
         if media.is_empty() {
-            return Ok((self.encode(prompt)?, None));
+            let ids = self.encode(prompt)?;
+            if let Some(model) = &self.inner.media {
+                // Pads without media would embed as plain tokens; the reference refuses them.
+                let t = model.spec().tokens;
+                let pads = ids
+                    .iter()
+                    .filter(|&&id| [t.image_pad, t.audio_pad, t.video_pad].contains(&id))
+                    .count();
+                if pads > 0 {
+                    return Err(Error::InvalidArgument(format!(
+                        "the prompt has {pads} media placeholder token(s) but no media were \
+                         given; attach the image/audio/video or remove the placeholders"
+                    )));
+                }
+            }
+            return Ok((ids, None));
         }
         let model = self.inner.media.as_ref().ok_or_else(no_media)?;
         let ids = self.encode_with_media(prompt, media)?;

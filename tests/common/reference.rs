@@ -234,3 +234,74 @@ pub fn conv_transpose1d(
         .collect();
     (out, l_out)
 }
+
+/// Direct 2-D convolution (dilation 1): `x [b, c_in, h, w]`, `w [c_out, c_in/g, kh, kw]`.
+/// Returns the output and its dims `[b, c_out, h_out, w_out]`.
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d(
+    x: &[f32],
+    w: &[f32],
+    bias: &[f32],
+    [b, c_in, h, wd]: [usize; 4],
+    [c_out, kh, kw]: [usize; 3],
+    (sh, sw): (usize, usize),
+    (ph, pw): (usize, usize),
+    groups: usize,
+) -> (Vec<f32>, [usize; 4]) {
+    let ho = (h + 2 * ph - kh) / sh + 1;
+    let wo = (wd + 2 * pw - kw) / sw + 1;
+    let (cig, cog) = (c_in / groups, c_out / groups);
+    let mut out = vec![0.0f32; b * c_out * ho * wo];
+    for n in 0..b {
+        for co in 0..c_out {
+            let g = co / cog;
+            for oy in 0..ho {
+                for ox in 0..wo {
+                    let mut acc = bias[co] as f64;
+                    for ci in 0..cig {
+                        for ky in 0..kh {
+                            for kx in 0..kw {
+                                let iy = (oy * sh + ky) as isize - ph as isize;
+                                let ix = (ox * sw + kx) as isize - pw as isize;
+                                if iy < 0 || ix < 0 || iy >= h as isize || ix >= wd as isize {
+                                    continue;
+                                }
+                                let xi = ((n * c_in + g * cig + ci) * h + iy as usize) * wd
+                                    + ix as usize;
+                                let wi = ((co * cig + ci) * kh + ky) * kw + kx;
+                                acc += x[xi] as f64 * w[wi] as f64;
+                            }
+                        }
+                    }
+                    out[((n * c_out + co) * ho + oy) * wo + ox] = acc as f32;
+                }
+            }
+        }
+    }
+    (out, [b, c_out, ho, wo])
+}
+
+/// erf to ~1e-15 (Abramowitz–Stegun 7.1.26 is not enough for an f32
+/// reference; this is the series / continued fraction pair).
+pub fn erf(x: f64) -> f64 {
+    if x.abs() < 2.5 {
+        // Maclaurin series.
+        let mut sum = x;
+        let mut term = x;
+        let x2 = x * x;
+        for n in 1..80 {
+            term *= -x2 / n as f64;
+            sum += term / (2 * n + 1) as f64;
+        }
+        sum * 2.0 / std::f64::consts::PI.sqrt()
+    } else {
+        // erfc continued fraction (Lentz), good for |x| >= 2.5.
+        let a = x.abs();
+        let mut f = 0.0f64;
+        for k in (1..60).rev() {
+            f = (k as f64 / 2.0) / (a + f);
+        }
+        let erfc = (-a * a).exp() / std::f64::consts::PI.sqrt() / (a + f);
+        (1.0 - erfc).copysign(x)
+    }
+}
