@@ -24,3 +24,8 @@ pub mod tensor;
 pub use backend::{Backend, Device};
 pub use error::{Error, Result};
 pub use tensor::{DType, Layout, Shape, Tensor};
+
+// The README's examples compile (and the runnable ones run) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
