@@ -399,3 +399,36 @@ fn prompt_longer_than_the_context_is_refused_before_compute() {
     let err = expect_err(&e, vec![big], opts, "prompt over the context");
     assert!(err.to_string().contains(&ctx.to_string()), "{err}");
 }
+
+/// The states a KV cache records for the talker equal the thinker's trace
+/// (HF `hidden_states` indexing), across a prefill and a decode step.
+#[test]
+fn hidden_capture_matches_the_trace() {
+    let t =
+        omnirt::models::qwen3_omni::Thinker::load(&model_dir(), &LoadOptions::default()).unwrap();
+    let ids = [961u32, 872, 198, 5, 17, 42];
+    let layers = t.text_config().num_hidden_layers;
+    for layer in [0, 2, layers] {
+        let mut traced = t.new_cache(8).unwrap();
+        let (_, trace) = t
+            .forward_with_trace(&ids, &mut traced, LogitsFor::Last)
+            .unwrap();
+        let mut cache = t.new_cache(8).unwrap();
+        cache.start_capture(layer);
+        t.forward(&ids[..4], &mut cache, LogitsFor::Last).unwrap();
+        t.forward(&ids[4..], &mut cache, LogitsFor::Last).unwrap();
+        let (embeds, hidden) = cache.take_capture().unwrap().concat().unwrap();
+        let want_h = trace.hidden_states[layer].to_f32_vec().unwrap();
+        let want_e = trace.embeds.as_ref().unwrap().to_f32_vec().unwrap();
+        let d = |a: &[f32], b: &[f32]| {
+            a.iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0f32, f32::max)
+        };
+        assert_eq!(hidden.dims(), &[ids.len(), t.text_config().hidden_size]);
+        assert!(d(&embeds.to_f32_vec().unwrap(), &want_e) < 1e-6, "embeds");
+        let dh = d(&hidden.to_f32_vec().unwrap(), &want_h);
+        assert!(dh < 1e-4, "layer {layer}: hidden differs by {dh}");
+    }
+}

@@ -14,6 +14,42 @@ pub struct KvCache {
     /// 0 for text, set by a multimodal prefill whose 3-D positions do not
     /// advance one per token.
     rope_delta: f32,
+    /// States a later stage needs (the talker reads the thinker's input
+    /// embeddings and one layer's hidden states), recorded while the
+    /// request runs.
+    capture: Option<HiddenCapture>,
+}
+
+/// Per-position states recorded by the model for the request that owns the
+/// cache: the decoder's input embeddings and the hidden states of `layer`
+/// (HF `hidden_states[layer]` indexing: 0 = the embeddings, k = after
+/// decoder layer k - 1, the number of layers = the final normed states).
+pub struct HiddenCapture {
+    pub layer: usize,
+    /// `[n, hidden]` pieces, one per forward, in position order.
+    pub embeds: Vec<Tensor>,
+    pub hidden: Vec<Tensor>,
+}
+
+impl HiddenCapture {
+    pub fn new(layer: usize) -> HiddenCapture {
+        HiddenCapture {
+            layer,
+            embeds: Vec::new(),
+            hidden: Vec::new(),
+        }
+    }
+
+    /// All recorded positions: `(embeds [n, hidden], hidden [n, hidden])`.
+    pub fn concat(&self) -> Result<(Tensor, Tensor)> {
+        let cat = |v: &[Tensor]| {
+            if v.is_empty() {
+                return Err(Error::invalid("no states were captured"));
+            }
+            Tensor::cat(&v.iter().collect::<Vec<_>>(), 0)
+        };
+        Ok((cat(&self.embeds)?, cat(&self.hidden)?))
+    }
 }
 
 impl KvCache {
@@ -39,6 +75,7 @@ impl KvCache {
             len: 0,
             capacity,
             rope_delta: 0.0,
+            capture: None,
         })
     }
 
@@ -118,9 +155,25 @@ impl KvCache {
         self.rope_delta = delta;
     }
 
+    /// Start recording states into the cache (see [`HiddenCapture`]).
+    pub fn start_capture(&mut self, layer: usize) {
+        self.capture = Some(HiddenCapture::new(layer));
+    }
+
+    /// The recording, for the model to append to.
+    pub fn capture_mut(&mut self) -> Option<&mut HiddenCapture> {
+        self.capture.as_mut()
+    }
+
+    /// Ends the recording and hands it over.
+    pub fn take_capture(&mut self) -> Option<HiddenCapture> {
+        self.capture.take()
+    }
+
     /// Forget everything (keeps the memory).
     pub fn clear(&mut self) {
         self.len = 0;
         self.rope_delta = 0.0;
+        self.capture = None;
     }
 }

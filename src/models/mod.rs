@@ -3,7 +3,7 @@
 pub mod kv_cache;
 pub mod qwen3_omni;
 
-pub use kv_cache::KvCache;
+pub use kv_cache::{HiddenCapture, KvCache};
 
 use crate::error::Result;
 use crate::tensor::Tensor;

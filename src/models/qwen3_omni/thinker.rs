@@ -462,12 +462,23 @@ impl Thinker {
             t.embeds = Some(x.clone());
             t.hidden_states.push(x.clone());
         }
+        if let Some(c) = cache.capture_mut() {
+            c.embeds.push(x.clone());
+            if c.layer == 0 {
+                c.hidden.push(x.clone());
+            }
+        }
         let mut h = x;
         for (i, layer) in self.layers.iter().enumerate() {
             let (out, lt) = layer.forward(&h, &rope, i, cache)?;
             h = out;
             if let Some(add) = deepstack.and_then(|d| d.levels.get(i)) {
                 h = h.add(add)?;
+            }
+            if let Some(c) = cache.capture_mut() {
+                if c.layer == i + 1 && c.layer < self.layers.len() {
+                    c.hidden.push(h.clone());
+                }
             }
             if let Some(t) = trace.as_deref_mut() {
                 t.hidden_states.push(h.clone());
@@ -479,6 +490,11 @@ impl Thinker {
         cache.advance(n)?;
 
         let normed = self.norm.forward(&h)?;
+        if let Some(c) = cache.capture_mut() {
+            if c.layer == self.layers.len() {
+                c.hidden.push(normed.clone());
+            }
+        }
         if let Some(t) = trace {
             // The reference's last hidden state is the normed one.
             t.last_layer_output = t.hidden_states.pop();
