@@ -3,6 +3,7 @@
 
 pub mod attention;
 pub mod audio_encoder;
+pub mod code2wav;
 pub mod config;
 pub mod layer;
 pub mod moe;
@@ -14,6 +15,7 @@ pub mod vision;
 pub mod weights;
 
 pub use audio_encoder::{AudioConfig, AudioEncoder};
+pub use code2wav::{Code2Wav, Code2WavStream};
 pub use config::{Qwen3OmniConfig, TextConfig, ThinkerConfig};
 pub use multimodal_thinker::{MultimodalThinker, PreparedPrompt};
 pub use thinker::{LoadOptions, Thinker, ThinkerTrace};
