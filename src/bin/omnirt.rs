@@ -1,6 +1,6 @@
 //! The `omnirt` command line: `run` (stream a reply), `score` (teacher-forced
 //! log-probs), `demo` (embedded tiny model + kernel table), `bench` (kernels,
-//! model, or `--backends` for one table across backends), `profiles`.
+//! model, encoders, or `--backends` for one table across backends), `profiles`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -10,15 +10,19 @@ use std::time::Instant;
 
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use omnirt::bench::{
-    backend_bench, bench_shape_config, kernel_suite, measure_limits, model_bench, parse_backends,
-    write_random_checkpoint, BackendBenchOptions, KernelSuiteOptions, ModelBenchOptions,
-    TINY_SHAPE_CONFIG,
+    backend_bench, bench_shape_config, encoder_bench, encoder_op_bench, kernel_suite,
+    measure_limits, model_bench, parse_backends, speech_bench, write_random_checkpoint,
+    BackendBenchOptions, EncoderBenchOptions, KernelSuiteOptions, ModelBenchOptions,
+    SpeechBenchOptions, TINY_SHAPE_CONFIG,
 };
 use omnirt::engine::{
     Engine, EngineConfig, Event, FinishReason, GenerateRequest, KvSpec, Prompt, SamplingParams,
     ScoreOptions,
 };
-use omnirt::models::qwen3_omni::{LoadOptions, MultimodalThinker, Qwen3OmniConfig, Thinker};
+use omnirt::models::qwen3_omni::{
+    LoadOptions, MultimodalThinker, Qwen3OmniConfig, SpeechModel, SpeechOptions, TalkerOptions,
+    Thinker,
+};
 use omnirt::preprocess::audio::DecodedAudio;
 use omnirt::preprocess::image::Rgb8Image;
 use omnirt::preprocess::video::VideoSource;
@@ -135,9 +139,24 @@ struct RunArgs {
     repetition_penalty: f32,
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Always pick the most likely token (the default without sampling options).
+    /// Always pick the most likely token (the default without sampling
+    /// options); with --speak the talker and code predictor are greedy too.
     #[arg(long)]
     greedy: bool,
+    /// Also answer in speech: write the spoken reply to this 24 kHz WAV file
+    /// (needs a checkpoint with talker.* and code2wav.* weights).
+    #[arg(long, value_name = "OUT.wav")]
+    speak: Option<PathBuf>,
+    /// Voice, by name from the checkpoint's talker_config.speaker_id.
+    #[arg(long, requires = "speak")]
+    speaker: Option<String>,
+    /// Most codec frames to generate (12.5 frames per second of audio).
+    #[arg(long, default_value_t = 4096, requires = "speak")]
+    max_audio_frames: usize,
+    /// Code2wav frames per streamed audio chunk (the reference decodes 300 with 25 of left
+    /// context; fewer gives the first audio sooner, with slightly different chunk borders).
+    #[arg(long, default_value_t = 300, requires = "speak")]
+    audio_chunk_frames: usize,
 }
 
 #[derive(Args)]
@@ -209,6 +228,70 @@ enum BenchWhat {
     /// Whole-model prefill and decode throughput of a thinker checkpoint, decode
     /// against the read bandwidth measured in the same run.
     Model(BenchModelArgs),
+    /// Vision encoder images/s and audio encoder seconds-of-audio/s on
+    /// preprocessed inputs (pixel_values / log-mel features) of a bench shape.
+    Encoders(BenchEncodersArgs),
+    /// Speech generation (talker + code predictor + code2wav) on random weights:
+    /// real-time factor and time to the first audio chunk.
+    Speech {
+        /// bench (released per-layer sizes, fewer layers) or tiny.
+        #[arg(long, default_value = "bench", value_parser = ["bench", "tiny"])]
+        shape: String,
+        /// Codec frames to generate (12.5 per second of audio).
+        #[arg(long, default_value_t = 50)]
+        frames: usize,
+        /// Code2wav chunk sizes to measure, comma separated (300: the reference's).
+        #[arg(long, value_delimiter = ',', default_value = "25,300")]
+        chunk_frames: Vec<usize>,
+        /// Print JSON instead of Markdown.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+struct BenchEncodersArgs {
+    /// Checkpoint directory (config.json + safetensors with thinker.visual.* /
+    /// thinker.audio_tower.*); default: random weights of the tiny model's shape.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Images per vision forward (0 skips the vision encoder).
+    #[arg(long, default_value_t = 2)]
+    images: usize,
+    /// Image size in pixels, HxW (multiples of 32).
+    #[arg(long, default_value = "448x448")]
+    image_size: String,
+    /// Seconds per audio clip (0 skips the audio encoder).
+    #[arg(long, default_value_t = 10.0)]
+    audio_seconds: f64,
+    /// Audio clips per forward.
+    #[arg(long, default_value_t = 1)]
+    audio_clips: usize,
+    /// Timed forwards per encoder (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Untimed forwards before the timed ones.
+    #[arg(long, default_value_t = 1)]
+    warmup: usize,
+    /// Compute dtype: f32 or bf16.
+    #[arg(long, default_value = "f32")]
+    dtype: String,
+    /// Do not measure the host's FMA peak / read bandwidth first.
+    #[arg(long)]
+    no_limits: bool,
+    /// Write the inputs and outputs (f32) to this .safetensors file.
+    #[arg(long)]
+    save_outputs: Option<PathBuf>,
+    /// Instead: time each op of one forward alone at the same shapes (where the
+    /// time goes); Linear weights in bf16 unless --op-weights f32.
+    #[arg(long)]
+    ops: bool,
+    /// Linear weight dtype for --ops: bf16 (as the released checkpoint) or f32.
+    #[arg(long, default_value = "bf16", requires = "ops")]
+    op_weights: String,
+    /// Print JSON instead of Markdown.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -366,6 +449,28 @@ fn run(cli: Cli, media_order: &[(MediaKind, usize)]) -> omnirt::Result<()> {
             ..
         }) => bench_model(args),
         Command::Bench(BenchArgs {
+            what: Some(BenchWhat::Encoders(args)),
+            ..
+        }) => bench_encoders(args),
+        Command::Bench(BenchArgs {
+            what:
+                Some(BenchWhat::Speech {
+                    shape,
+                    frames,
+                    chunk_frames,
+                    json,
+                }),
+            ..
+        }) => bench_speech(
+            SpeechBenchOptions {
+                shape,
+                frames,
+                chunk_frames,
+                ..SpeechBenchOptions::default()
+            },
+            json,
+        ),
+        Command::Bench(BenchArgs {
             what: None,
             backends,
         }) => bench_backends(backends),
@@ -384,6 +489,7 @@ fn load_engine(
     args: &ModelArgs,
     kv_budget_bytes: usize,
     with_media: bool,
+    with_speech: bool,
 ) -> omnirt::Result<Engine> {
     let dir = args.model.as_path();
     if !dir.join("config.json").is_file() {
@@ -427,7 +533,7 @@ fn load_engine(
         dtype,
         quant,
     };
-    if with_media {
+    if with_media || with_speech {
         let model = MultimodalThinker::load(dir, &opts)?;
         eprintln!(
             "  thinker{}{} loaded in {:.2} s",
@@ -444,7 +550,19 @@ fn load_engine(
             t0.elapsed().as_secs_f64()
         );
         let tokenizer = load_tokenizer(dir)?;
-        return Engine::multimodal(Arc::new(model), tokenizer, engine_config(kv_budget_bytes));
+        let engine =
+            Engine::multimodal(Arc::new(model), tokenizer, engine_config(kv_budget_bytes))?;
+        if !with_speech {
+            return Ok(engine);
+        }
+        let t1 = Instant::now();
+        let speech = SpeechModel::load(dir, &opts.device, encoder_dtype(dtype))?;
+        eprintln!(
+            "  talker + code2wav loaded in {:.2} s (speakers: {})",
+            t1.elapsed().as_secs_f64(),
+            speech.speakers().join(", ")
+        );
+        return engine.with_speech(Arc::new(speech));
     }
     let thinker = Thinker::load(dir, &opts)?;
     eprintln!("  thinker loaded in {:.2} s", t0.elapsed().as_secs_f64());
@@ -518,8 +636,36 @@ fn sampling_of(a: &RunArgs) -> SamplingParams {
 fn run_model(args: RunArgs, media_order: &[(MediaKind, usize)]) -> omnirt::Result<()> {
     let media = args.media.media(media_order)?;
     let media_options = args.media.options()?;
-    let engine = load_engine(&args.model, usize::MAX, !media.is_empty())?;
+    let engine = load_engine(
+        &args.model,
+        usize::MAX,
+        !media.is_empty(),
+        args.speak.is_some(),
+    )?;
     let prompt = prompt_of(&args.prompt, args.system.as_deref())?;
+    let speech = match (&args.speak, engine.speech_model()) {
+        (Some(_), Some(model)) => {
+            let speaker = match &args.speaker {
+                Some(s) => s.clone(),
+                None => default_speaker(&model.speakers()),
+            };
+            let mut talker = if args.greedy {
+                TalkerOptions::greedy()
+            } else {
+                TalkerOptions::default()
+            };
+            talker.max_frames = args.max_audio_frames;
+            talker.talker.seed = args.seed;
+            talker.predictor.seed = args.seed.wrapping_add(1);
+            Some(SpeechOptions {
+                speaker,
+                talker,
+                chunk_frames: args.audio_chunk_frames,
+                left_context: 25,
+            })
+        }
+        _ => None,
+    };
     if !media.is_empty() {
         eprintln!("preparing {} media input(s) ...", media.len());
     }
@@ -530,16 +676,69 @@ fn run_model(args: RunArgs, media_order: &[(MediaKind, usize)]) -> omnirt::Resul
         stop_ids: Vec::new(),
         media,
         media_options,
+        speech,
     };
-    stream_to_stdout(&engine, request)
+    stream_to_stdout(&engine, request, args.speak.as_deref())
 }
 
-/// Prints text deltas as they come (token ids without a tokenizer), then timings on stderr.
-fn stream_to_stdout(engine: &Engine, request: GenerateRequest) -> omnirt::Result<()> {
+/// "ethan" when the checkpoint has it (the reference's default voice), else the first.
+fn default_speaker(speakers: &[String]) -> String {
+    speakers
+        .iter()
+        .find(|s| s.eq_ignore_ascii_case("ethan"))
+        .or_else(|| speakers.first())
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Encoders and speech run in f32 or bf16.
+fn encoder_dtype(dtype: DType) -> DType {
+    if dtype == DType::BF16 {
+        DType::BF16
+    } else {
+        DType::F32
+    }
+}
+
+/// Prints text deltas as they come (token ids without a tokenizer), then timings
+/// on stderr; audio chunks go to `wav` as they arrive.
+fn stream_to_stdout(
+    engine: &Engine,
+    request: GenerateRequest,
+    wav: Option<&Path>,
+) -> omnirt::Result<()> {
     let has_text = engine.tokenizer().is_some();
     let mut out = std::io::stdout().lock();
+    let mut writer: Option<WavOut> = None;
     for event in engine.generate(request)? {
         match event? {
+            Event::Audio {
+                samples,
+                sample_rate,
+            } => {
+                let Some(path) = wav else { continue };
+                if writer.is_none() {
+                    eprintln!("speaking -> {} ...", path.display());
+                    writer = Some(WavOut::create(path, sample_rate)?);
+                }
+                if let Some(w) = writer.as_mut() {
+                    w.write(&samples)?;
+                }
+            }
+            Event::SpeechUsage {
+                frames,
+                audio_seconds,
+                seconds,
+                first_chunk_seconds,
+            } => {
+                eprintln!(
+                "speech: {frames} codec frames, {audio_seconds:.2} s of audio in {seconds:.2} s \
+                 (real-time factor {:.2}: seconds of audio per second of compute); first audio \
+                 chunk after {}",
+                if seconds > 0.0 { audio_seconds / seconds } else { 0.0 },
+                first_chunk_seconds.map_or("-".to_string(), |s| format!("{s:.2} s"))
+            )
+            }
             Event::TextDelta(t) => {
                 out.write_all(t.as_bytes())?;
                 out.flush()?;
@@ -575,7 +774,69 @@ fn stream_to_stdout(engine: &Engine, request: GenerateRequest) -> omnirt::Result
             ),
         }
     }
-    Ok(())
+    match (writer, wav) {
+        (Some(w), _) => w.finish(),
+        (None, Some(path)) => {
+            // No audio came (e.g. the talker stopped at once): still write a valid, empty file.
+            WavOut::create(path, 24_000)?.finish()
+        }
+        (None, None) => Ok(()),
+    }
+}
+
+/// A 16-bit mono WAV written chunk by chunk.
+struct WavOut {
+    writer: hound::WavWriter<std::io::BufWriter<std::fs::File>>,
+    path: PathBuf,
+    samples: usize,
+    rate: u32,
+}
+
+impl WavOut {
+    fn create(path: &Path, rate: u32) -> omnirt::Result<WavOut> {
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: rate,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let writer = hound::WavWriter::create(path, spec).map_err(|e| {
+            Error::InvalidArgument(format!(
+                "cannot write {}: {e} (check the directory exists and is writable)",
+                path.display()
+            ))
+        })?;
+        Ok(WavOut {
+            writer,
+            path: path.to_path_buf(),
+            samples: 0,
+            rate,
+        })
+    }
+
+    fn write(&mut self, samples: &[f32]) -> omnirt::Result<()> {
+        for &x in samples {
+            let v = (x.clamp(-1.0, 1.0) * 32767.0).round() as i16;
+            self.writer
+                .write_sample(v)
+                .map_err(|e| Error::InvalidArgument(format!("{}: {e}", self.path.display())))?;
+        }
+        self.samples += samples.len();
+        Ok(())
+    }
+
+    fn finish(self) -> omnirt::Result<()> {
+        let (path, n, rate) = (self.path.clone(), self.samples, self.rate);
+        self.writer
+            .finalize()
+            .map_err(|e| Error::InvalidArgument(format!("{}: {e}", path.display())))?;
+        eprintln!(
+            "wrote {} ({n} samples, {:.2} s at {rate} Hz)",
+            path.display(),
+            n as f64 / rate as f64
+        );
+        Ok(())
+    }
 }
 
 fn rate(n: usize, seconds: f64) -> f64 {
@@ -589,7 +850,7 @@ fn rate(n: usize, seconds: f64) -> f64 {
 fn score_model(args: ScoreArgs, media_order: &[(MediaKind, usize)]) -> omnirt::Result<()> {
     let media = args.media.media(media_order)?;
     let media_options = args.media.options()?;
-    let engine = load_engine(&args.model, usize::MAX, !media.is_empty())?;
+    let engine = load_engine(&args.model, usize::MAX, !media.is_empty(), false)?;
     let opts = ScoreOptions {
         keep_logits: args.save_logits.is_some(),
     };
@@ -791,6 +1052,79 @@ fn bench_model(args: BenchModelArgs) -> omnirt::Result<()> {
     Ok(())
 }
 
+fn bench_speech(opts: SpeechBenchOptions, json: bool) -> omnirt::Result<()> {
+    let threads = omnirt::backend::cpu::configured_threads();
+    eprintln!("measuring this machine's limits ({threads} threads)...");
+    let limits = measure_limits(threads, 512);
+    let table = speech_bench(&opts, &limits, |s| eprintln!("  {s}"))?;
+    if json {
+        println!("{}", table.to_json());
+    } else {
+        println!("{}", table.to_markdown());
+    }
+    Ok(())
+}
+
+fn bench_encoders(args: BenchEncodersArgs) -> omnirt::Result<()> {
+    let dtype = parse_dtype(&args.dtype)?;
+    let image_size = args
+        .image_size
+        .split_once(['x', 'X'])
+        .and_then(|(h, w)| Some((h.trim().parse().ok()?, w.trim().parse().ok()?)))
+        .ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "--image-size {}: use HxW in pixels, e.g. 448x448",
+                args.image_size
+            ))
+        })?;
+    let threads = omnirt::backend::cpu::configured_threads();
+    let limits = if args.no_limits {
+        None
+    } else {
+        eprintln!("measuring this machine's limits ({threads} threads)...");
+        Some(measure_limits(threads, 256))
+    };
+    let (label, config_json) = match &args.model {
+        Some(dir) => (dir.display().to_string(), None),
+        None => (
+            "random-tiny".to_string(),
+            Some(TINY_SHAPE_CONFIG.to_string()),
+        ),
+    };
+    let opts = EncoderBenchOptions {
+        model_dir: args.model.clone(),
+        config_json,
+        label,
+        dtype,
+        images: args.images,
+        image_size,
+        audio_seconds: args.audio_seconds,
+        audio_clips: args.audio_clips,
+        warmup: args.warmup,
+        runs: args.runs,
+        save_outputs: args.save_outputs.clone(),
+        limits,
+        threads,
+    };
+    if args.ops {
+        let weights = parse_dtype(&args.op_weights)?;
+        let table = encoder_op_bench(&opts, weights, |s| eprintln!("  {s}"))?;
+        if args.json {
+            println!("{}", table.to_json());
+        } else {
+            println!("{}", table.to_markdown());
+        }
+        return Ok(());
+    }
+    let table = encoder_bench(&opts, |s| eprintln!("  {s}"))?;
+    if args.json {
+        println!("{}", table.to_json());
+    } else {
+        println!("{}", table.to_markdown());
+    }
+    Ok(())
+}
+
 /// Removes a temporary checkpoint directory when dropped.
 struct TempDir(PathBuf);
 
@@ -881,11 +1215,12 @@ fn demo_model(device: &Device) -> omnirt::Result<()> {
         .max_new_tokens(16)
         .stop_ids(Vec::new());
     print!("prompt: user \"w5 w17 w42\"\nreply:  ");
-    stream_to_stdout(&engine, request)
+    stream_to_stdout(&engine, request, None)
 }
 
 /// The embedded tiny model with random vision and audio encoders, prompted
-/// with a generated image, audio clip and video (frames + audio track).
+/// with a generated image, audio clip and video (frames + audio track), and
+/// answering in speech through a random talker and code2wav.
 fn demo_multimodal(device: &Device) -> omnirt::Result<()> {
     let config = Qwen3OmniConfig::from_json_str(TINY_CONFIG)?;
     let opts = LoadOptions {
@@ -895,13 +1230,17 @@ fn demo_multimodal(device: &Device) -> omnirt::Result<()> {
     let t0 = Instant::now();
     let model = MultimodalThinker::random(&config, 20250917, &opts)?;
     let tokenizer = TextTokenizer::from_json(TINY_TOKENIZER)?;
-    let engine = Engine::multimodal(Arc::new(model), Some(tokenizer), engine_config(usize::MAX))?;
+    let speech = SpeechModel::random(&config, 20250917, device, DType::F32)?;
+    let speaker = default_speaker(&speech.speakers());
+    let engine = Engine::multimodal(Arc::new(model), Some(tokenizer), engine_config(usize::MAX))?
+        .with_speech(Arc::new(speech))?;
     println!(
-        "\nmultimodal demo: the same tiny thinker with random vision and audio encoders \
-         (built in {:.3} s), prompted with a generated 96x64 image, 1.5 s of audio and a \
-         4-frame video with its own 2 s audio track (interleaved by time). Random weights again: \
-         the reply is meaningless; the point is the whole path (preprocessing, encoders, merge, \
-         3-D positions, streaming).",
+        "\nmultimodal demo: the same tiny thinker with random vision and audio encoders, talker \
+         and code2wav (built in {:.3} s), prompted with a generated 96x64 image, 1.5 s of audio \
+         and a 4-frame video with its own 2 s audio track (interleaved by time), answering in \
+         text and speech. Random weights again: the reply is meaningless and the speech is \
+         noise; the point is the whole path (preprocessing, encoders, merge, 3-D positions, \
+         talker, code predictor, code2wav, streaming).",
         t0.elapsed().as_secs_f64()
     );
     let video = VideoSource::Frames {
@@ -924,9 +1263,20 @@ fn demo_multimodal(device: &Device) -> omnirt::Result<()> {
             source: video,
             with_audio: true,
         })
-        .media_options(media_options);
+        .media_options(media_options)
+        .speak(SpeechOptions {
+            speaker,
+            // 2 s of speech at most, streamed in 0.4 s chunks.
+            talker: TalkerOptions {
+                max_frames: 25,
+                ..TalkerOptions::default()
+            },
+            chunk_frames: 5,
+            left_context: 25,
+        });
     print!("prompt: user [image] [audio] [video+audio] \"w5 w17 w42\"\nreply:  ");
-    stream_to_stdout(&engine, request)
+    let wav = std::env::temp_dir().join("omnirt-demo.wav");
+    stream_to_stdout(&engine, request, Some(&wav))
 }
 
 /// A colour gradient with a bright square that moves with `step`.

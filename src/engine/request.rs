@@ -1,5 +1,6 @@
 //! What a caller sends (`GenerateRequest`) and what a stream yields (`Event`).
 
+use crate::models::qwen3_omni::SpeechOptions;
 use crate::preprocess::{Media, MediaOptions, Message};
 
 use super::SamplingParams;
@@ -25,6 +26,9 @@ pub struct GenerateRequest {
     /// at the start of its last user message, in this order.
     pub media: Vec<Media>,
     pub media_options: MediaOptions,
+    /// Also answer in speech (an engine built `with_speech`): after the text,
+    /// `Audio` events stream the reply as 24 kHz samples.
+    pub speech: Option<SpeechOptions>,
 }
 
 impl GenerateRequest {
@@ -41,6 +45,7 @@ impl GenerateRequest {
             stop_ids: Vec::new(),
             media: Vec::new(),
             media_options: MediaOptions::default(),
+            speech: None,
         }
     }
 
@@ -77,6 +82,12 @@ impl GenerateRequest {
         self.media_options = options;
         self
     }
+
+    /// Answer in speech too.
+    pub fn speak(mut self, options: SpeechOptions) -> GenerateRequest {
+        self.speech = Some(options);
+        self
+    }
 }
 
 /// Why generation ended.
@@ -91,8 +102,9 @@ pub enum FinishReason {
 }
 
 /// One item of a `GenerationStream`. Per new token: `Token`, then `TextDelta`
-/// when the token completes some text; at the end: a last `TextDelta` (if text
-/// was held back), `Usage`, `Finished`.
+/// when the token completes some text; after the text: a last `TextDelta` (if
+/// text was held back) and `Usage`; with speech, `Audio` chunks while the talker
+/// runs and `SpeechUsage`; last, `Finished`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
     /// `logprob` is the model's own log-probability of `id` (log-softmax of the
@@ -107,6 +119,20 @@ pub enum Event {
         completion_tokens: usize,
         prefill_seconds: f64,
         decode_seconds: f64,
+    },
+    /// A chunk of the spoken reply: mono samples in [-1, 1] at `sample_rate`.
+    Audio {
+        samples: Vec<f32>,
+        sample_rate: u32,
+    },
+    SpeechUsage {
+        /// Codec frames generated (12.5 per second of audio).
+        frames: usize,
+        audio_seconds: f64,
+        /// Talker + code2wav compute time.
+        seconds: f64,
+        /// From the start of speaking to the first audio chunk.
+        first_chunk_seconds: Option<f64>,
     },
     Finished(FinishReason),
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::models::qwen3_omni::{MultimodalThinker, PreparedPrompt, Thinker};
+use crate::models::qwen3_omni::{MultimodalThinker, PreparedPrompt, SpeechModel, Thinker};
 use crate::models::{CausalLm, KvCache};
 use crate::preprocess::{chatml, Media, MediaOptions, Message, SpecialTokens, TextTokenizer};
 use crate::tensor::DType;
@@ -77,6 +77,8 @@ pub(crate) struct Inner {
     pub(crate) admission: Arc<Admission>,
     /// Encoders and processors for requests with media (None: text only).
     pub(crate) media: Option<Arc<MultimodalThinker>>,
+    /// Talker + code2wav for spoken replies (None: text only).
+    pub(crate) speech: Option<Arc<SpeechModel>>,
 }
 
 /// Cheap to clone; all clones share the model and the budget.
@@ -117,6 +119,7 @@ impl Engine {
                 config,
                 admission,
                 media: None,
+                speech: None,
             }),
         })
     }
@@ -137,6 +140,35 @@ impl Engine {
         })?;
         inner.media = Some(model);
         Ok(engine)
+    }
+
+    /// Adds speech output (talker + code2wav) to a multimodal engine, whose
+    /// thinker the talker reads from. Call before the engine is cloned.
+    pub fn with_speech(mut self, speech: Arc<SpeechModel>) -> Result<Engine> {
+        let layers = match &self.inner.media {
+            Some(m) => m.thinker().text_config().num_hidden_layers,
+            None => {
+                return Err(Error::invalid(
+                    "speech needs the thinker: build the engine with Engine::multimodal first",
+                ))
+            }
+        };
+        if speech.accept_hidden_layer() > layers {
+            return Err(Error::InvalidArgument(format!(
+                "talker_config.accept_hidden_layer {} exceeds the thinker's {layers} layers",
+                speech.accept_hidden_layer()
+            )));
+        }
+        let inner = Arc::get_mut(&mut self.inner).ok_or_else(|| {
+            Error::invalid("Engine::with_speech: call it before the engine is cloned")
+        })?;
+        inner.speech = Some(speech);
+        Ok(self)
+    }
+
+    /// The speech model, when the engine has one.
+    pub fn speech_model(&self) -> Option<&Arc<SpeechModel>> {
+        self.inner.speech.as_ref()
     }
 
     /// The multimodal model, when the engine has one.
@@ -289,15 +321,38 @@ impl Engine {
             .ok_or_else(|| Error::invalid("max_new_tokens is too large"))?;
         self.check_ids(&ids, total)?;
         let sampler = Sampler::new(request.sampling)?;
+        let speech = match request.speech {
+            None => None,
+            Some(opts) => {
+                let model = self.inner.speech.as_ref().ok_or_else(|| {
+                    Error::Unsupported(
+                        "this engine has no talker/code2wav: build it with Engine::with_speech \
+                         (a checkpoint with talker.* and code2wav.* weights) to get speech"
+                            .into(),
+                    )
+                })?;
+                model.check(&opts)?;
+                let sizes = prepared
+                    .as_ref()
+                    .map(|p| p.sizes.clone())
+                    .unwrap_or_default();
+                Some((opts, sizes, model.accept_hidden_layer()))
+            }
+        };
         let reservation = self.inner.admission.reserve(self.inner.kv.bytes(total)?)?;
         // The reservation drops (and is released) if allocation fails here.
-        let cache = self.inner.model.new_cache(total)?;
+        let mut cache = self.inner.model.new_cache(total)?;
+        if let Some((_, _, layer)) = &speech {
+            cache.start_capture(*layer);
+        }
+        let speech = speech.map(|(opts, sizes, _)| (opts, sizes));
         let mut stop = self.inner.special.stop_ids();
         stop.extend(request.stop_ids);
         Ok(GenerationStream::new(
             Arc::clone(&self.inner),
             ids,
             prepared,
+            speech,
             request.max_new_tokens,
             stop,
             sampler,
