@@ -20,6 +20,6 @@ pub use audio_encoder::{AudioConfig, AudioEncoder};
 pub use code2wav::{Code2Wav, Code2WavStream};
 pub use config::{Qwen3OmniConfig, TextConfig, ThinkerConfig};
 pub use multimodal_thinker::{MultimodalThinker, PreparedPrompt};
-pub use talker::{CodecSampling, Talker, TalkerInput, TalkerOptions, TalkerPrompt, TalkerSession};
 pub use speech::{SpeechModel, SpeechOptions, SpeechRun};
+pub use talker::{CodecSampling, Talker, TalkerInput, TalkerOptions, TalkerPrompt, TalkerSession};
 pub use thinker::{LoadOptions, Thinker, ThinkerTrace};
