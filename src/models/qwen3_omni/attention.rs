@@ -3,6 +3,7 @@
 
 use crate::backend::{MaskKind, Rounding};
 use crate::error::Result;
+use crate::models::qwen3_omni::weights::Weights;
 use crate::models::KvCache;
 use crate::nn::{Linear, RmsNorm, RopeTables};
 use crate::tensor::{DType, Tensor};
@@ -20,6 +21,59 @@ pub struct Attention {
 }
 
 impl Attention {
+    /// Loads `{l}.self_attn.{q,k,v,o}_proj` and `{q,k}_norm` (shapes checked).
+    pub(crate) fn load(
+        w: &mut Weights,
+        l: &str,
+        hidden: usize,
+        heads: usize,
+        kv_heads: usize,
+        head_dim: usize,
+        eps: f64,
+    ) -> Result<Attention> {
+        Ok(Attention {
+            q_proj: w.linear(
+                &format!("{l}.self_attn.q_proj"),
+                heads * head_dim,
+                hidden,
+                "[num_attention_heads·head_dim, hidden_size]",
+            )?,
+            k_proj: w.linear(
+                &format!("{l}.self_attn.k_proj"),
+                kv_heads * head_dim,
+                hidden,
+                "[num_key_value_heads·head_dim, hidden_size]",
+            )?,
+            v_proj: w.linear(
+                &format!("{l}.self_attn.v_proj"),
+                kv_heads * head_dim,
+                hidden,
+                "[num_key_value_heads·head_dim, hidden_size]",
+            )?,
+            o_proj: w.linear(
+                &format!("{l}.self_attn.o_proj"),
+                hidden,
+                heads * head_dim,
+                "[hidden_size, num_attention_heads·head_dim]",
+            )?,
+            q_norm: w.rms_norm(
+                &format!("{l}.self_attn.q_norm.weight"),
+                head_dim,
+                eps,
+                "[head_dim]",
+            )?,
+            k_norm: w.rms_norm(
+                &format!("{l}.self_attn.k_norm.weight"),
+                head_dim,
+                eps,
+                "[head_dim]",
+            )?,
+            num_heads: heads,
+            num_kv_heads: kv_heads,
+            head_dim,
+        })
+    }
+
     /// `x [n, hidden]` (already normed) at the positions `rope` was built for,
     /// which follow the `cache.len()` stored ones. Appends k/v of layer
     /// `layer` to the cache (the caller advances it once all layers ran).

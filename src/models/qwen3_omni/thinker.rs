@@ -148,47 +148,7 @@ impl Thinker {
         let mut layers = Vec::with_capacity(t.num_hidden_layers);
         for n in 0..t.num_hidden_layers {
             let l = format!("{p}.layers.{n}");
-            let self_attn = Attention {
-                q_proj: w.linear(
-                    &format!("{l}.self_attn.q_proj"),
-                    heads * head_dim,
-                    hidden,
-                    "[num_attention_heads·head_dim, hidden_size]",
-                )?,
-                k_proj: w.linear(
-                    &format!("{l}.self_attn.k_proj"),
-                    kv_heads * head_dim,
-                    hidden,
-                    "[num_key_value_heads·head_dim, hidden_size]",
-                )?,
-                v_proj: w.linear(
-                    &format!("{l}.self_attn.v_proj"),
-                    kv_heads * head_dim,
-                    hidden,
-                    "[num_key_value_heads·head_dim, hidden_size]",
-                )?,
-                o_proj: w.linear(
-                    &format!("{l}.self_attn.o_proj"),
-                    hidden,
-                    heads * head_dim,
-                    "[hidden_size, num_attention_heads·head_dim]",
-                )?,
-                q_norm: w.rms_norm(
-                    &format!("{l}.self_attn.q_norm.weight"),
-                    head_dim,
-                    eps,
-                    "[head_dim]",
-                )?,
-                k_norm: w.rms_norm(
-                    &format!("{l}.self_attn.k_norm.weight"),
-                    head_dim,
-                    eps,
-                    "[head_dim]",
-                )?,
-                num_heads: heads,
-                num_kv_heads: kv_heads,
-                head_dim,
-            };
+            let self_attn = Attention::load(w, &l, hidden, heads, kv_heads, head_dim, eps)?;
             let mlp = if t.is_moe_layer(n) {
                 let inter = t.moe_intermediate_size;
                 let gate = w.linear(

@@ -4,6 +4,7 @@
 
 use crate::backend::Device;
 use crate::error::{Error, Result};
+use crate::models::qwen3_omni::attention::Attention;
 use crate::models::qwen3_omni::layer::{DecoderLayer, FeedForward};
 use crate::models::qwen3_omni::weights::{Init, Weights};
 use crate::models::KvCache;
@@ -11,7 +12,6 @@ use crate::nn::{rope_tables, Linear, RmsNorm};
 use crate::tensor::{DType, Tensor};
 
 use super::config::CodePredictorConfig;
-use super::decoder::attention;
 
 pub struct CodePredictor {
     pub config: CodePredictorConfig,
@@ -47,7 +47,7 @@ impl CodePredictor {
         let mut layers = Vec::with_capacity(c.num_hidden_layers);
         for n in 0..c.num_hidden_layers {
             let l = format!("{p}.model.layers.{n}");
-            let self_attn = attention(
+            let self_attn = Attention::load(
                 w,
                 &l,
                 hidden,
