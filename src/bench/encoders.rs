@@ -282,7 +282,7 @@ fn time_runs<T>(
         times.push(s);
         last = Some(out);
     }
-    let out = last.expect("at least one run");
+    let out = last.ok_or_else(|| Error::invalid(format!("{what}: no timed run")))?;
     Ok((times, out))
 }
 
@@ -801,7 +801,8 @@ fn op_cases(
         let mut cu = vec![0];
         for g in &grid {
             for _ in 0..g[0] {
-                cu.push(cu.last().unwrap() + g[1] * g[2]);
+                let prev = cu.last().copied().unwrap_or(0);
+                cu.push(prev + g[1] * g[2]);
             }
         }
         v.push(attention_case(

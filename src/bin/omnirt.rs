@@ -1244,7 +1244,9 @@ fn demo_multimodal(device: &Device) -> omnirt::Result<()> {
         t0.elapsed().as_secs_f64()
     );
     let video = VideoSource::Frames {
-        frames: (0..4).map(|i| demo_frame(64, 48, i)).collect(),
+        frames: (0..4)
+            .map(|i| demo_frame(64, 48, i))
+            .collect::<omnirt::Result<_>>()?,
         fps: 2.0,
         audio: Some(demo_tone(2.0, 330.0)),
     };
@@ -1257,7 +1259,7 @@ fn demo_multimodal(device: &Device) -> omnirt::Result<()> {
     let request = GenerateRequest::text("w5 w17 w42")
         .max_new_tokens(12)
         .stop_ids(Vec::new())
-        .with_media(Media::Image(ImageSource::Decoded(demo_frame(96, 64, 0))))
+        .with_media(Media::Image(ImageSource::Decoded(demo_frame(96, 64, 0)?)))
         .with_media(Media::Audio(AudioSource::Decoded(demo_tone(1.5, 440.0))))
         .with_media(Media::Video {
             source: video,
@@ -1280,7 +1282,7 @@ fn demo_multimodal(device: &Device) -> omnirt::Result<()> {
 }
 
 /// A colour gradient with a bright square that moves with `step`.
-fn demo_frame(width: usize, height: usize, step: usize) -> Rgb8Image {
+fn demo_frame(width: usize, height: usize, step: usize) -> omnirt::Result<Rgb8Image> {
     let mut data = Vec::with_capacity(width * height * 3);
     for y in 0..height {
         for x in 0..width {
@@ -1293,7 +1295,7 @@ fn demo_frame(width: usize, height: usize, step: usize) -> Rgb8Image {
             data.extend_from_slice(&[r, g, b]);
         }
     }
-    Rgb8Image::from_raw(width, height, data).expect("width x height x 3 bytes")
+    Rgb8Image::from_raw(width, height, data)
 }
 
 /// A 16 kHz tone with a slow tremolo.
