@@ -1268,10 +1268,11 @@ fn demo_multimodal(device: &Device) -> omnirt::Result<()> {
         .media_options(media_options)
         .speak(SpeechOptions {
             speaker,
-            // 2 s of speech at most, streamed in 0.4 s chunks.
+            // 2 s of speech at most, streamed in 0.4 s chunks; greedy, so the random
+            // talker does not sample its end-of-speech code at the first frame.
             talker: TalkerOptions {
                 max_frames: 25,
-                ..TalkerOptions::default()
+                ..TalkerOptions::greedy()
             },
             chunk_frames: 5,
             left_context: 25,
