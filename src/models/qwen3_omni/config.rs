@@ -9,6 +9,15 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 
+/// A config section with every field at its serde default (the released
+/// values): what deserializing `{}` gives. Only for structs whose fields all
+/// carry `#[serde(default ...)]`; each such `Default` impl has a test.
+pub(crate) fn released_defaults<T: serde::de::DeserializeOwned>() -> T {
+    // Cannot fail for those structs: no field is required.
+    serde_json::from_value(serde_json::json!({}))
+        .expect("every field of a config section has a serde default")
+}
+
 fn bad(field: &str, detail: impl std::fmt::Display) -> Error {
     Error::InvalidArgument(format!("config.json: {field}: {detail}"))
 }

@@ -3,6 +3,7 @@
 
 use super::attention::Attention;
 use super::moe::SparseMoe;
+use super::weights::Weights;
 use crate::error::Result;
 use crate::models::KvCache;
 use crate::nn::{RmsNorm, RopeTables, SwiGluMlp};
@@ -60,4 +61,21 @@ impl DecoderLayer {
             },
         ))
     }
+}
+
+/// `{l}.input_layernorm` and `{l}.post_attention_layernorm` of a pre-norm
+/// decoder layer (thinker, talker and code predictor alike).
+pub(crate) fn load_layer_norms(
+    w: &mut Weights,
+    l: &str,
+    hidden: usize,
+    eps: f64,
+) -> Result<(RmsNorm, RmsNorm)> {
+    let norm = |w: &mut Weights, name: &str| {
+        w.rms_norm(&format!("{l}.{name}.weight"), hidden, eps, "[hidden_size]")
+    };
+    Ok((
+        norm(w, "input_layernorm")?,
+        norm(w, "post_attention_layernorm")?,
+    ))
 }

@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use super::attention::Attention;
-use super::layer::{DecoderLayer, FeedForward};
+use super::layer::{load_layer_norms, DecoderLayer, FeedForward};
 use super::moe::SparseMoe;
 use super::multimodal::decode_positions;
 use super::multimodal::{
@@ -181,20 +181,11 @@ impl Thinker {
                     "intermediate_size × hidden_size",
                 )?))
             };
+            let (input_layernorm, post_attention_layernorm) = load_layer_norms(w, &l, hidden, eps)?;
             layers.push(DecoderLayer {
-                input_layernorm: w.rms_norm(
-                    &format!("{l}.input_layernorm.weight"),
-                    hidden,
-                    eps,
-                    "[hidden_size]",
-                )?,
+                input_layernorm,
                 self_attn,
-                post_attention_layernorm: w.rms_norm(
-                    &format!("{l}.post_attention_layernorm.weight"),
-                    hidden,
-                    eps,
-                    "[hidden_size]",
-                )?,
+                post_attention_layernorm,
                 mlp,
             });
         }

@@ -94,7 +94,7 @@ pub struct AudioConfig {
 
 impl Default for AudioConfig {
     fn default() -> AudioConfig {
-        serde_json::from_value(serde_json::json!({})).expect("all fields have defaults")
+        crate::models::qwen3_omni::config::released_defaults()
     }
 }
 

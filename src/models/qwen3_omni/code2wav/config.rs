@@ -116,7 +116,7 @@ pub struct Code2WavConfig {
 
 impl Default for Code2WavConfig {
     fn default() -> Code2WavConfig {
-        serde_json::from_value(serde_json::json!({})).expect("all fields have defaults")
+        crate::models::qwen3_omni::config::released_defaults()
     }
 }
 

@@ -5,7 +5,7 @@
 use crate::backend::Device;
 use crate::error::{Error, Result};
 use crate::models::qwen3_omni::attention::Attention;
-use crate::models::qwen3_omni::layer::{DecoderLayer, FeedForward};
+use crate::models::qwen3_omni::layer::{load_layer_norms, DecoderLayer, FeedForward};
 use crate::models::qwen3_omni::weights::{Init, Weights};
 use crate::models::KvCache;
 use crate::nn::{rope_tables, Linear, RmsNorm};
@@ -62,20 +62,11 @@ impl CodePredictor {
                 c.intermediate_size,
                 "code_predictor intermediate_size × hidden_size",
             )?;
+            let (input_layernorm, post_attention_layernorm) = load_layer_norms(w, &l, hidden, eps)?;
             layers.push(DecoderLayer {
-                input_layernorm: w.rms_norm(
-                    &format!("{l}.input_layernorm.weight"),
-                    hidden,
-                    eps,
-                    "[hidden_size]",
-                )?,
+                input_layernorm,
                 self_attn,
-                post_attention_layernorm: w.rms_norm(
-                    &format!("{l}.post_attention_layernorm.weight"),
-                    hidden,
-                    eps,
-                    "[hidden_size]",
-                )?,
+                post_attention_layernorm,
                 mlp: FeedForward::Dense(Box::new(mlp)),
             });
         }

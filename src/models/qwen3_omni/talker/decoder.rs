@@ -4,6 +4,7 @@
 
 use crate::error::Result;
 use crate::models::qwen3_omni::attention::Attention;
+use crate::models::qwen3_omni::layer::load_layer_norms;
 use crate::models::qwen3_omni::moe::SparseMoe;
 use crate::models::qwen3_omni::positions::{rope_for, Positions};
 use crate::models::qwen3_omni::weights::{Init, Weights};
@@ -127,20 +128,11 @@ impl TalkerDecoder {
                 hidden,
                 "[1, hidden_size]",
             )?;
+            let (input_layernorm, post_attention_layernorm) = load_layer_norms(w, &l, hidden, eps)?;
             layers.push(TalkerLayer {
-                input_layernorm: w.rms_norm(
-                    &format!("{l}.input_layernorm.weight"),
-                    hidden,
-                    eps,
-                    "[hidden_size]",
-                )?,
+                input_layernorm,
                 self_attn,
-                post_attention_layernorm: w.rms_norm(
-                    &format!("{l}.post_attention_layernorm.weight"),
-                    hidden,
-                    eps,
-                    "[hidden_size]",
-                )?,
+                post_attention_layernorm,
                 mlp: SharedExpertMoe {
                     routed: SparseMoe {
                         gate,

@@ -95,7 +95,7 @@ pub struct VisionConfig {
 
 impl Default for VisionConfig {
     fn default() -> VisionConfig {
-        serde_json::from_value(serde_json::json!({})).expect("all fields have defaults")
+        crate::models::qwen3_omni::config::released_defaults()
     }
 }
 
